@@ -1,0 +1,59 @@
+# Entry points for building, testing and deploying the Discord endpoint.
+# Run `make help` for the list of targets and the variables they read.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Interpreter that creates the virtual environment. Python 3.11 matches the
+# default Lambda runtime, so the layer can ship precompiled .pyc files.
+PYTHON ?= python3.11
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.requirements-installed
+PIP_VERSION := 26.3
+
+# Terraform workspace, one per environment: local, dev, prod, ...
+ENV ?= local
+
+export CHECKPOINT_DISABLE := 1
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets and the variables they read.
+	@awk 'BEGIN { FS = ":.*## " } \
+		/^##@/ { printf "\n%s\n", substr($$0, 5) } \
+		/^[a-zA-Z_-]+:.*## / { printf "  %-20s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@printf '\nVariables: ENV=%s (Terraform workspace), PYTHON=%s (interpreter for .venv)\n' '$(ENV)' '$(PYTHON)'
+
+##@ Development
+
+# The stamp depends on both requirements files, so editing either one
+# rebuilds the environment from scratch instead of layering installs.
+$(VENV_STAMP): requirements-dev.txt lambda-requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet pip==$(PIP_VERSION)
+	$(VENV_PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV_STAMP) ## Create or refresh .venv from requirements-dev.txt.
+
+.PHONY: test
+test: $(VENV_STAMP) ## Run the test suite (pytest).
+	$(VENV_PYTHON) -m pytest
+
+.PHONY: lint
+lint: $(VENV_STAMP) ## Check Python with ruff and Terraform with terraform fmt.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	terraform fmt -check -recursive
+
+.PHONY: bench
+bench: $(VENV_STAMP) ## Run the benchmarks; record the figures in docs/BENCHMARKS.md.
+	@for script in bench/bench_*.py; do \
+		echo "== $$script"; \
+		$(VENV_PYTHON) "$$script"; \
+	done
