@@ -1,0 +1,127 @@
+"""The HTTP side of the endpoint: method, signature, body, then routing.
+
+Order matters: nothing in the body is looked at before the signature has
+been verified, and every client error maps to 400, 401 or 405, never to an
+exception. Discord sends requests with bad signatures on purpose and removes
+endpoints that accept them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from . import responses
+from .config import Settings
+from .events import HttpEvent, MalformedEventError
+from .interaction import Interaction, InvalidInteractionError
+from .registry import Registry
+from .routing import route
+from .signature import SignatureError, SignatureVerifier
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-signature-ed25519"
+TIMESTAMP_HEADER = "x-signature-timestamp"
+
+
+class Endpoint:
+    """Turns one Lambda HTTP event into one proxy response."""
+
+    def __init__(
+        self,
+        verifier: SignatureVerifier,
+        registry: Registry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verifier = verifier
+        self._registry = registry
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: Registry) -> Endpoint:
+        verifier = SignatureVerifier(settings.public_key, settings.max_skew_seconds)
+        return cls(verifier, registry)
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        """Return the proxy response for `event` and log one line about it.
+
+        The log line contains the interaction id, type, command name, outcome
+        and latency, never the signature, the token or the body.
+        """
+        started = time.perf_counter()
+        log_fields: dict[str, Any] = {
+            "interaction_id": None,
+            "interaction_type": None,
+            "command": None,
+        }
+
+        response, outcome = self._respond(event, log_fields)
+
+        log_fields["outcome"] = outcome
+        log_fields["status"] = response["statusCode"]
+        log_fields["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        logger.info(
+            "interaction %s type=%s command=%s outcome=%s status=%s latency_ms=%s",
+            log_fields["interaction_id"],
+            log_fields["interaction_type"],
+            log_fields["command"],
+            outcome,
+            log_fields["status"],
+            log_fields["latency_ms"],
+            extra=log_fields,
+        )
+        return response
+
+    def _respond(self, event: Any, log_fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        try:
+            request = HttpEvent(event)
+            method = request.method
+            signature = request.header(SIGNATURE_HEADER)
+            timestamp = request.header(TIMESTAMP_HEADER)
+        except MalformedEventError as error:
+            return responses.http_error(HTTPStatus.BAD_REQUEST, str(error)), "malformed_event"
+
+        if method != "POST":
+            response = responses.http_error(
+                HTTPStatus.METHOD_NOT_ALLOWED, f"method {method} is not allowed; use POST"
+            )
+            response["headers"]["Allow"] = "POST"
+            return response, "method_not_allowed"
+
+        if signature is None or timestamp is None:
+            missing = SIGNATURE_HEADER if signature is None else TIMESTAMP_HEADER
+            return responses.http_error(
+                HTTPStatus.UNAUTHORIZED, f"missing header {missing}"
+            ), "missing_signature"
+
+        try:
+            body = request.body
+        except MalformedEventError as error:
+            return responses.http_error(HTTPStatus.BAD_REQUEST, str(error)), "malformed_event"
+
+        try:
+            self._verifier.verify(signature, timestamp, body, self._clock())
+        except SignatureError as error:
+            return responses.http_error(HTTPStatus.UNAUTHORIZED, str(error)), "bad_signature"
+
+        try:
+            interaction = Interaction(json.loads(body))
+        except (ValueError, RecursionError) as error:
+            # ValueError covers JSONDecodeError and UnicodeDecodeError;
+            # RecursionError comes from deeply nested arrays.
+            message = str(error) if isinstance(error, InvalidInteractionError) else None
+            return responses.http_error(
+                HTTPStatus.BAD_REQUEST, message or "the body is not valid JSON"
+            ), "invalid_body"
+
+        log_fields["interaction_id"] = interaction.id
+        log_fields["interaction_type"] = interaction.type
+        log_fields["command"] = interaction.command_name or interaction.custom_id
+
+        result = route(self._registry, interaction)
+        return responses.http_response(result.status, result.payload), result.outcome

@@ -1,0 +1,115 @@
+"""Read-only view of the Lambda HTTP events that can carry an interaction.
+
+Supported payloads:
+
+- Lambda Function URL and API Gateway HTTP API, payload format 2.0:
+  `requestContext.http.method`, lower-case `headers`, repeated headers joined
+  with commas.
+- API Gateway REST API, payload format 1.0: `httpMethod`, `headers` in the
+  caller's casing, and `multiValueHeaders`. Either header map may be null.
+
+In both, `body` is a string or null, base64-encoded when `isBase64Encoded` is
+true. Function URLs encode bodies whose content type they do not treat as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+
+class MalformedEventError(ValueError):
+    """The Lambda event does not have the shape of an HTTP event."""
+
+
+class HttpEvent:
+    """Wrap a Lambda HTTP event without copying it.
+
+    Properties are computed on first access and cached. They raise
+    `MalformedEventError` for a value of the wrong type, so the caller can
+    answer 400 instead of failing.
+    """
+
+    def __init__(self, event: Any) -> None:
+        if not isinstance(event, Mapping):
+            raise MalformedEventError(f"event is a {type(event).__name__}, not an object")
+        self._event = event
+
+    @cached_property
+    def method(self) -> str:
+        """HTTP method in upper case."""
+        # Payload format 1.0 (REST API) has `httpMethod`, format 2.0 has
+        # `requestContext.http.method`.
+        method = self._event.get("httpMethod")
+        if method is None:
+            context = self._event.get("requestContext")
+            http = context.get("http") if isinstance(context, Mapping) else None
+            method = http.get("method") if isinstance(http, Mapping) else None
+        if not isinstance(method, str):
+            raise MalformedEventError("event has no HTTP method")
+        return method.upper()
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """Request headers keyed by lower-case name."""
+        headers: dict[str, str] = {}
+
+        # `multiValueHeaders` (format 1.0) repeats every header of `headers`;
+        # the single-value map wins, and for a repeated header it holds the
+        # last value, as API Gateway does.
+        multi = self._event.get("multiValueHeaders")
+        if multi is not None:
+            for name, values in _mapping_items(multi, "multiValueHeaders"):
+                if not isinstance(values, list) or not values:
+                    continue
+                headers[name.lower()] = _header_value(name, values[-1])
+
+        single = self._event.get("headers")
+        if single is not None:
+            for name, value in _mapping_items(single, "headers"):
+                headers[name.lower()] = _header_value(name, value)
+
+        return headers
+
+    def header(self, name: str) -> str | None:
+        """Return the value of header `name` (any casing), or None if absent."""
+        return self.headers.get(name.lower())
+
+    @cached_property
+    def body(self) -> bytes:
+        """Raw request body: base64-decoded when the event says so, else UTF-8."""
+        body = self._event.get("body")
+        if body is None:  # the key is null for a request without a body
+            return b""
+        if not isinstance(body, str):
+            raise MalformedEventError(f"event body is a {type(body).__name__}, not a string")
+
+        if self._event.get("isBase64Encoded") is True:
+            try:
+                return base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise MalformedEventError("event body is marked base64 but is not") from error
+
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise MalformedEventError("event body is not valid Unicode text") from error
+
+
+def _mapping_items(value: Any, field: str) -> list[tuple[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise MalformedEventError(f"event {field} is a {type(value).__name__}, not an object")
+    items = list(value.items())
+    for name, _ in items:
+        if not isinstance(name, str):
+            raise MalformedEventError(f"event {field} has a non-string name")
+    return items
+
+
+def _header_value(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise MalformedEventError(f"event header {name!r} is a {type(value).__name__}")
+    return value

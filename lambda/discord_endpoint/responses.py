@@ -1,0 +1,76 @@
+"""HTTP responses in the Lambda proxy format, and interaction reply payloads.
+
+Every HTTP response is JSON with `Content-Type: application/json`. Function
+URLs and API Gateway (payload formats 1.0 and 2.0) all accept this shape.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from .protocol import InteractionResponseType, MessageFlags
+
+# Mentions that a message may ping: none. A reply that repeats user text must
+# not turn "@everyone" into a ping of the whole server.
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+
+# Discord's limit on choices in one autocomplete reply.
+MAX_AUTOCOMPLETE_CHOICES = 25
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def http_response(
+    status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return a proxy response with `payload` serialised as the JSON body."""
+    return {
+        "statusCode": int(status),
+        "headers": {**_JSON_HEADERS, **(headers or {})},
+        "body": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def http_error(
+    status: HTTPStatus, message: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return a proxy response with the body `{"error": message}`."""
+    return http_response(status, {"error": message}, headers)
+
+
+def pong() -> dict[str, Any]:
+    """Return the reply to Discord's PING."""
+    return {"type": InteractionResponseType.PONG}
+
+
+def message(
+    content: str,
+    *,
+    ephemeral: bool = False,
+    allowed_mentions: dict[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Return a CHANNEL_MESSAGE_WITH_SOURCE reply.
+
+    Mentions are off unless `allowed_mentions` is given. An ephemeral message
+    is visible only to the invoking user. `fields` adds message fields such as
+    `components` or `embeds`.
+    """
+    data: dict[str, Any] = {
+        "content": content,
+        "allowed_mentions": NO_MENTIONS if allowed_mentions is None else allowed_mentions,
+        **fields,
+    }
+    if ephemeral:
+        data["flags"] = int(MessageFlags.EPHEMERAL)
+    return {"type": InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
+
+
+def autocomplete_result(choices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return an autocomplete reply (type 8) with at most 25 choices."""
+    return {
+        "type": InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT,
+        "data": {"choices": choices[:MAX_AUTOCOMPLETE_CHOICES]},
+    }
