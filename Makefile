@@ -57,3 +57,15 @@ bench: $(VENV_STAMP) ## Run the benchmarks; record the figures in docs/BENCHMARK
 		echo "== $$script"; \
 		$(VENV_PYTHON) "$$script"; \
 	done
+
+##@ Discord
+
+# Guild commands appear at once, so GUILD_ID suits development; without it the
+# commands are global. DRY_RUN=1 prints the request instead of sending it.
+GUILD_ID ?=
+DRY_RUN ?=
+
+.PHONY: register-commands
+register-commands: $(VENV_STAMP) ## Register the slash commands for ENV (guild GUILD_ID if set; DRY_RUN=1 prints).
+	$(VENV_PYTHON) scripts/register_commands.py --env '$(ENV)' \
+		$(if $(GUILD_ID),--guild-id '$(GUILD_ID)') $(if $(DRY_RUN),--dry-run)
