@@ -1,0 +1,86 @@
+"""Build cache: Terraform runs the program on every plan, refresh and destroy.
+
+A hit must return in well under a second and without network, so the cache
+maps a key of everything that decides the zip's bytes to a small manifest of
+the result. The key never contains an absolute path, so checkouts in
+different directories share hits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from filelock import FileLock
+
+from layer_builder.archive import file_sha256
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SUFFIX = ".json"
+LOCK_SUFFIX = ".lock"
+
+
+def cache_key(inputs: dict[str, str]) -> str:
+    """Hash the build inputs (requirements content, runtime, versions...) into a key."""
+    encoded = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+class BuildCache:
+    """Manifests in ``directory``, one per key, pointing at zips in ``zip_dir``."""
+
+    def __init__(self, directory: Path, zip_dir: Path) -> None:
+        self.directory = directory
+        self.zip_dir = zip_dir
+
+    def lock(self, key: str) -> FileLock:
+        """Return the lock that serialises builds of one key across processes."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.directory / f"{key}{LOCK_SUFFIX}"))
+
+    def lookup(self, key: str) -> dict[str, str] | None:
+        """Return the cached result if its zip still exists with the recorded SHA-256.
+
+        A missing, unreadable or stale manifest, or a zip that is gone or whose
+        bytes changed, counts as a miss so that the caller rebuilds it.
+        """
+        manifest = self.directory / f"{key}{MANIFEST_SUFFIX}"
+        try:
+            result = json.loads(manifest.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            log.warning("ignoring unreadable cache manifest %s: %s", manifest, error)
+            return None
+
+        if not isinstance(result, dict) or not all(
+            isinstance(value, str) for value in result.values()
+        ):
+            log.warning("ignoring malformed cache manifest %s", manifest)
+            return None
+
+        zip_path = self.zip_dir / result.get("zip_name", "")
+        if not result.get("zip_name") or not zip_path.is_file():
+            log.warning("cached zip %s is missing: rebuilding", zip_path)
+            return None
+        if file_sha256(zip_path) != result.get("sha256"):
+            log.warning("cached zip %s does not match its recorded sha256: rebuilding", zip_path)
+            return None
+        return result
+
+    def store(self, key: str, result: dict[str, str]) -> None:
+        """Write the manifest atomically: a reader sees the old one or the new one."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(result, stream, sort_keys=True, indent=1)
+            os.replace(temporary, self.directory / f"{key}{MANIFEST_SUFFIX}")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,199 @@
+"""Install the requirements' wheels for the Lambda platform, not the host's.
+
+pip runs with ``--platform`` for every tag the runtime's glibc allows,
+``--only-binary=:all:`` so that nothing is compiled on the host, and
+``--no-compile`` so that no host-specific bytecode lands in the tree. The
+host-dependent parts that ``pip install --target`` still writes are removed
+afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from layer_builder.errors import LayerBuildError
+from layer_builder.policy import Architecture, Runtime, platform_tags
+
+log = logging.getLogger(__name__)
+
+# Environment variable that replaces pip's index URL, for a mirror or a test.
+INDEX_URL_VARIABLE = "LAYER_BUILD_INDEX_URL"
+
+# pip's own wording when it cannot reach an index (urllib3 and requests errors
+# quoted in its "Retrying" warnings and its final error).
+NETWORK_ERROR_MARKERS = (
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Connection refused",
+    "Max retries exceeded",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "ConnectTimeoutError",
+    "Read timed out",
+    "ProxyError",
+    "SSLError",
+    "Could not fetch URL",
+    "connection broken by",
+)
+NO_MATCH_PATTERN = re.compile(r"No matching distribution found for (\S+)")
+UNSATISFIED_PATTERN = re.compile(r"Could not find a version that satisfies the requirement (\S+)")
+
+# Files that pip writes with host-dependent content: direct_url.json records
+# the absolute path or URL a package came from.
+HOST_DEPENDENT_METADATA = ("direct_url.json",)
+
+
+def pip_version() -> str:
+    try:
+        return metadata.version("pip")
+    except metadata.PackageNotFoundError:
+        raise LayerBuildError(
+            f"pip is not installed for {sys.executable}: run it with an interpreter that has pip"
+        ) from None
+
+
+def install(
+    requirements: Path,
+    target: Path,
+    runtime: Runtime,
+    architecture: Architecture,
+    index_url: str | None,
+) -> None:
+    """Install the wheels listed in ``requirements`` into ``target`` for the Lambda platform."""
+    tags = platform_tags(runtime, architecture)
+    command = [sys.executable, "-m", "pip", "install"]
+    for tag in tags:
+        command += ["--platform", tag]
+    command += [
+        "--implementation",
+        "cp",
+        "--python-version",
+        runtime.python_version,
+        "--only-binary=:all:",
+        "--no-compile",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+        "--target",
+        str(target),
+        "-r",
+        str(requirements),
+    ]
+    if index_url:
+        command += ["--index-url", index_url]
+
+    log.info("pip install for %s on %s: %s", runtime.name, architecture.name, " ".join(command))
+    output = _run_streaming(command)
+
+    if output.returncode != 0:
+        raise _classify_failure(output.text, runtime, architecture, tags)
+
+    remove_host_dependent_files(target)
+
+
+class _PipOutput:
+    def __init__(self, returncode: int, text: str) -> None:
+        self.returncode = returncode
+        self.text = text
+
+
+def _run_streaming(command: list[str]) -> _PipOutput:
+    """Run pip with its stdout and stderr copied to our stderr, and keep the text."""
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    lines: list[str] = []
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        env=environment,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            sys.stderr.write(line)
+    return _PipOutput(process.returncode, "".join(lines))
+
+
+def _classify_failure(
+    text: str, runtime: Runtime, architecture: Architecture, tags: list[str]
+) -> LayerBuildError:
+    """Turn pip's output into one actionable line: network, missing wheel, or other."""
+    if any(marker in text for marker in NETWORK_ERROR_MARKERS):
+        return LayerBuildError(
+            "pip could not reach the package index (network failure): check the connection,"
+            f" proxy and index URL ({INDEX_URL_VARIABLE} or pip's configuration), then retry"
+        )
+
+    match = NO_MATCH_PATTERN.search(text) or UNSATISFIED_PATTERN.search(text)
+    if match:
+        package = match.group(1).rstrip(".")
+        return LayerBuildError(
+            f"no compatible wheel for {package} on {runtime.name} {architecture.name}"
+            f" (CPython {runtime.python_version}, platform tags {', '.join(tags)}, or any):"
+            f" pin {package} to a release that publishes such a wheel, or choose another runtime"
+        )
+
+    last_error = _last_error_line(text)
+    return LayerBuildError(f"pip install failed: {last_error}")
+
+
+def _last_error_line(text: str) -> str:
+    for line in reversed(text.splitlines()):
+        if line.startswith("ERROR:"):
+            return line.removeprefix("ERROR:").strip()
+    stripped = [line for line in text.splitlines() if line.strip()]
+    return stripped[-1].strip() if stripped else "no output"
+
+
+def remove_host_dependent_files(target: Path) -> None:
+    """Remove what ``pip install --target`` writes for the host rather than the layer.
+
+    ``bin/`` holds console scripts whose shebang is the host interpreter's path,
+    and each wheel's RECORD lists them as ``../../bin/NAME``. Lambda never runs
+    them, so both go. ``direct_url.json`` records where a package was installed
+    from, which can be an absolute path.
+    """
+    scripts = target / "bin"
+    if scripts.is_dir():
+        shutil.rmtree(scripts)
+
+    for pycache in sorted(target.rglob("__pycache__")):
+        shutil.rmtree(pycache)
+
+    for dist_info in sorted(target.glob("*.dist-info")):
+        removed = []
+        for name in HOST_DEPENDENT_METADATA:
+            path = dist_info / name
+            if path.exists():
+                path.unlink()
+                removed.append(f"{dist_info.name}/{name}")
+
+        record = dist_info / "RECORD"
+        if record.is_file():
+            _rewrite_record(record, removed)
+
+
+def _rewrite_record(record: Path, removed: list[str]) -> None:
+    """Drop RECORD rows for files outside the target and for files removed here."""
+    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+    kept = [row for row in rows if row and not row[0].startswith("../") and row[0] not in removed]
+    if len(kept) == len(rows):
+        return
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(kept)
+    record.write_text(buffer.getvalue(), encoding="utf-8")
