@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PUBLIC_KEY_VARIABLE = "DISCORD_PUBLIC_KEY"
 MAX_SKEW_VARIABLE = "DISCORD_TIMESTAMP_MAX_SKEW_SECONDS"
@@ -27,8 +27,7 @@ class ConfigurationError(RuntimeError):
     """An environment variable is missing or has an invalid value."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Validated endpoint settings."""
 
     public_key: bytes

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 
@@ -33,28 +31,54 @@ class HttpEvent:
     answer 400 instead of failing.
     """
 
+    # Plain attributes instead of functools.cached_property: in Python 3.11 its
+    # lock costs more than the rest of a PING request apart from verification.
     def __init__(self, event: Any) -> None:
-        if not isinstance(event, Mapping):
+        if not isinstance(event, dict):
             raise MalformedEventError(f"event is a {type(event).__name__}, not an object")
         self._event = event
+        self._method: str | None = None
+        self._headers: dict[str, str] | None = None
+        self._body: bytes | None = None
 
-    @cached_property
+    @property
     def method(self) -> str:
         """HTTP method in upper case."""
+        if self._method is None:
+            self._method = self._read_method()
+        return self._method
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Request headers keyed by lower-case name."""
+        if self._headers is None:
+            self._headers = self._read_headers()
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        """Return the value of header `name` (any casing), or None if absent."""
+        return self.headers.get(name.lower())
+
+    @property
+    def body(self) -> bytes:
+        """Raw request body: base64-decoded when the event says so, else UTF-8."""
+        if self._body is None:
+            self._body = self._read_body()
+        return self._body
+
+    def _read_method(self) -> str:
         # Payload format 1.0 (REST API) has `httpMethod`, format 2.0 has
         # `requestContext.http.method`.
         method = self._event.get("httpMethod")
         if method is None:
             context = self._event.get("requestContext")
-            http = context.get("http") if isinstance(context, Mapping) else None
-            method = http.get("method") if isinstance(http, Mapping) else None
+            http = context.get("http") if isinstance(context, dict) else None
+            method = http.get("method") if isinstance(http, dict) else None
         if not isinstance(method, str):
             raise MalformedEventError("event has no HTTP method")
         return method.upper()
 
-    @cached_property
-    def headers(self) -> dict[str, str]:
-        """Request headers keyed by lower-case name."""
+    def _read_headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
 
         # `multiValueHeaders` (format 1.0) repeats every header of `headers`;
@@ -74,13 +98,7 @@ class HttpEvent:
 
         return headers
 
-    def header(self, name: str) -> str | None:
-        """Return the value of header `name` (any casing), or None if absent."""
-        return self.headers.get(name.lower())
-
-    @cached_property
-    def body(self) -> bytes:
-        """Raw request body: base64-decoded when the event says so, else UTF-8."""
+    def _read_body(self) -> bytes:
         body = self._event.get("body")
         if body is None:  # the key is null for a request without a body
             return b""
@@ -100,7 +118,7 @@ class HttpEvent:
 
 
 def _mapping_items(value: Any, field: str) -> list[tuple[str, Any]]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise MalformedEventError(f"event {field} is a {type(value).__name__}, not an object")
     items = list(value.items())
     for name, _ in items:

@@ -32,6 +32,10 @@ class Interaction:
         self.raw = payload
         self.type = interaction_type
 
+        # The `data` object, or an empty dict when absent (PING has none).
+        data = payload.get("data")
+        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+
     def __repr__(self) -> str:
         return f"Interaction(id={self.id!r}, type={self.type}, name={self.command_name!r})"
 
@@ -43,12 +47,6 @@ class Interaction:
     def token(self) -> str | None:
         """Interaction token for follow-up messages; never log it."""
         return _str_or_none(self.raw.get("token"))
-
-    @cached_property
-    def data(self) -> dict[str, Any]:
-        """The `data` object, or an empty dict when absent (PING has none)."""
-        data = self.raw.get("data")
-        return data if isinstance(data, dict) else {}
 
     @property
     def command_name(self) -> str | None:

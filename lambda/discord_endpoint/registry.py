@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .interaction import Interaction
 from .protocol import CHOICE_OPTION_TYPES, ApplicationCommandType, OptionType
@@ -49,8 +48,7 @@ _NAME_PATTERN = re.compile(rf"[-_\w]{{1,{MAX_NAME_LENGTH}}}")
 CUSTOM_ID_SEPARATOR = ":"
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """A fixed value a user picks from instead of typing."""
 
     name: str
@@ -60,8 +58,7 @@ class Choice:
         return {"name": self.name, "value": self.value}
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """A command parameter.
 
     NOTE: subcommands and subcommand groups (which nest options) are not
@@ -92,8 +89,7 @@ class Option:
         return definition
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """A registered slash command (CHAT_INPUT)."""
 
     name: str
@@ -115,13 +111,13 @@ class Command:
         }
 
 
-@dataclass
 class Registry:
     """Commands by name, and component and modal handlers by custom_id prefix."""
 
-    commands: dict[str, Command] = field(default_factory=dict)
-    components: dict[str, Handler] = field(default_factory=dict)
-    modals: dict[str, Handler] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.components: dict[str, Handler] = {}
+        self.modals: dict[str, Handler] = {}
 
     def command(
         self,
@@ -161,7 +157,7 @@ class Registry:
             )
 
         def register(handler: AutocompleteHandler) -> AutocompleteHandler:
-            self.commands[command_name] = replace(command, autocomplete=handler)
+            self.commands[command_name] = command._replace(autocomplete=handler)
             return handler
 
         return register

@@ -21,6 +21,10 @@ MAX_AUTOCOMPLETE_CHOICES = 25
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
+# One encoder for every response: json.dumps with options builds a new one
+# per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 
 def http_response(
     status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -29,7 +33,7 @@ def http_response(
     return {
         "statusCode": int(status),
         "headers": {**_JSON_HEADERS, **(headers or {})},
-        "body": json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        "body": _ENCODER.encode(payload),
     }
 
 
