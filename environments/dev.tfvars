@@ -1,0 +1,13 @@
+# Workspace "dev": a real AWS account, for trying changes before production.
+# Leave discord_public_key unset to use this environment's test key pair
+# (`python scripts/dev_keys.py public dev`); set it to a development Discord
+# application's public key to let Discord call this endpoint.
+
+aws_region         = "us-east-1"
+runtime            = "python3.11"
+architecture       = "x86_64"
+memory_size        = 512
+timeout            = 30
+log_retention_days = 14
+
+# discord_public_key = "<64 hex digits from the Discord Developer Portal>"

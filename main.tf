@@ -1,0 +1,209 @@
+locals {
+  # One environment per workspace: every name carries the workspace.
+  name           = "${var.project_name}-${terraform.workspace}"
+  log_group_name = "/aws/lambda/${local.name}"
+
+  # Absolute, so the program is found whatever directory Terraform runs from.
+  module_dir   = abspath(path.module)
+  build_python = coalesce(var.build_python, "${local.module_dir}/.venv/bin/python")
+  build_output = "build"
+}
+
+################################################################################
+# Build: layer and function zips
+################################################################################
+
+# layer_build.py builds the layer with manylinux wheels for the target runtime,
+# audits its native libraries against the runtime's glibc and returns the zip's
+# path and SHA-256. Byte-identical rebuilds keep the hash, and so the layer
+# version, stable. It runs on every plan, refresh and destroy; a cache makes
+# unchanged rebuilds fast.
+data "external" "layer" {
+  program     = [local.build_python, "${local.module_dir}/layer_build.py"]
+  working_dir = path.module
+
+  query = {
+    requirements = "lambda-requirements.txt"
+    runtime      = var.runtime
+    architecture = var.architecture
+    output_dir   = local.build_output
+  }
+
+  lifecycle {
+    precondition {
+      condition     = terraform.workspace != "default"
+      error_message = "The \"default\" workspace is not an environment. Select one with `terraform workspace select -or-create=true dev` and pass -var-file=environments/dev.tfvars, or run `make deploy ENV=dev`."
+    }
+
+    precondition {
+      condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", local.name))
+      error_message = "The name \"${local.name}\" (project_name-workspace) must be at most 64 letters, digits, '-' or '_' to be a Lambda function and IAM role name. Use a shorter workspace or project_name."
+    }
+  }
+}
+
+# The function zip comes from the same builder rather than the archive
+# provider: its entries have fixed timestamps and modes, so the hash depends on
+# the code only and a fresh checkout plans no change.
+data "external" "function_zip" {
+  program     = [local.build_python, "${local.module_dir}/layer_build.py"]
+  working_dir = path.module
+
+  query = {
+    function_source = "lambda"
+    output_dir      = local.build_output
+  }
+}
+
+################################################################################
+# Layer
+################################################################################
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name  = local.name
+  description = "Python packages from lambda-requirements.txt for ${var.runtime} on ${var.architecture}"
+
+  # Relative to path.module, so another checkout path plans no replacement.
+  filename         = "${path.module}/${data.external.layer.result.filename}"
+  source_code_hash = data.external.layer.result.base64sha256
+
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = [var.architecture]
+
+  # Superseded versions are deleted. Functions keep running on a deleted
+  # version, and a rollback redeploys the older commit, whose reproducible
+  # build gives the same bytes again. Keeping every version (skip_destroy)
+  # would leave them behind after `terraform destroy` and fill the account's
+  # code storage.
+  skip_destroy = false
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+################################################################################
+# IAM
+################################################################################
+
+data "aws_iam_policy_document" "assume_role" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# Inline, not the AWSLambdaBasicExecutionRole managed policy: that one allows
+# every log group in the account.
+data "aws_iam_policy_document" "logs" {
+  statement {
+    sid       = "WriteOwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:log-stream:*"]
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = local.name
+  description        = "Execution role of the ${local.name} Discord endpoint"
+  assume_role_policy = data.aws_iam_policy_document.assume_role.json
+}
+
+resource "aws_iam_role_policy" "logs" {
+  name   = "write-logs"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.logs.json
+}
+
+################################################################################
+# Logs
+################################################################################
+
+resource "aws_cloudwatch_log_group" "lambda" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest with service keys; a customer-managed KMS key adds a key policy and monthly cost for logs that hold no secrets.
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+}
+
+################################################################################
+# Function
+################################################################################
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_50:X-Ray has no resource-level permissions, so tracing would need a Resource "*" statement in the execution role.
+  #checkov:skip=CKV_AWS_115:New accounts have 10 concurrent executions and AWS rejects reservations that leave fewer than 10 unreserved.
+  #checkov:skip=CKV_AWS_116:Function URL invocations are synchronous; a dead-letter queue only receives failed asynchronous events.
+  #checkov:skip=CKV_AWS_117:The function only answers Discord over HTTPS and needs no private network; a VPC would add a NAT gateway to reach Discord's API.
+  #checkov:skip=CKV_AWS_173:The only environment variable is the Discord public key, which is not a secret.
+  #checkov:skip=CKV_AWS_272:The zips are built reproducibly from this repository and checked by hash; AWS Signer profiles are not part of this module.
+  function_name = local.name
+  description   = "Discord interactions endpoint (${terraform.workspace})"
+  role          = aws_iam_role.lambda.arn
+
+  filename         = "${path.module}/${data.external.function_zip.result.filename}"
+  source_code_hash = data.external.function_zip.result.base64sha256
+  handler          = "lambda_function.lambda_handler"
+  runtime          = var.runtime
+  architectures    = [var.architecture]
+  layers           = [aws_lambda_layer_version.dependencies.arn]
+
+  memory_size = var.memory_size
+  timeout     = var.timeout
+
+  environment {
+    variables = {
+      DISCORD_PUBLIC_KEY = var.discord_public_key
+    }
+  }
+
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.lambda.name
+    application_log_level = "INFO"
+    system_log_level      = "WARN"
+  }
+
+  # The log group and its write permission must exist before the first cold
+  # start, or Lambda creates an unmanaged log group with no retention.
+  depends_on = [
+    aws_cloudwatch_log_group.lambda,
+    aws_iam_role_policy.logs,
+  ]
+}
+
+################################################################################
+# Function URL and public access
+################################################################################
+
+resource "aws_lambda_function_url" "this" {
+  #checkov:skip=CKV_AWS_258:Discord must reach the URL without AWS credentials; the handler rejects every request without a valid Ed25519 signature.
+  function_name      = aws_lambda_function.this.function_name
+  authorization_type = "NONE"
+}
+
+# Since October 2025 a Function URL with authorization NONE needs both
+# statements below. Both are tracked in state, unlike the statements the
+# provider adds on its own when it creates a URL with authorization NONE.
+resource "aws_lambda_permission" "function_url" {
+  #checkov:skip=CKV_AWS_301:Public by design and limited to the Function URL with authorization NONE; Discord calls it without AWS credentials.
+  statement_id           = "AllowPublicFunctionUrl"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.this.function_name
+  principal              = "*"
+  function_url_auth_type = "NONE"
+}
+
+# Conditioned on lambda:InvokedViaFunctionUrl: without the condition, any AWS
+# account could invoke the function directly with the Invoke API.
+resource "aws_lambda_permission" "invoke_via_function_url" {
+  #checkov:skip=CKV_AWS_301:Public only through the Function URL: the statement carries the lambda:InvokedViaFunctionUrl condition.
+  statement_id             = "AllowInvokeViaFunctionUrl"
+  action                   = "lambda:InvokeFunction"
+  function_name            = aws_lambda_function.this.function_name
+  principal                = "*"
+  invoked_via_function_url = true
+}

@@ -1,0 +1,183 @@
+"""Start, find and stop the local AWS API (moto's server) on 127.0.0.1.
+
+A server started for the local main job is recorded in ``.local/run/``
+(``moto.pid``, ``moto.url``, log in ``moto.log``) so that later runs reuse it
+and ``make stop`` can end it by its process id. The test suite starts an
+unrecorded server of its own and stops it at the end of the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+PID_FILE = "moto.pid"
+URL_FILE = "moto.url"
+LOG_FILE = "moto.log"
+
+
+class MotoServerError(RuntimeError):
+    """The local AWS API could not be started or reached."""
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    url: str
+    pid: int
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def is_responding(url: str) -> bool:
+    """Return whether a moto server answers at ``url`` (its management API)."""
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start(log_path: Path) -> tuple[MotoServer, subprocess.Popen[bytes]]:
+    """Start a moto server on a free port and wait until it answers.
+
+    The server runs in its own session, so it outlives the make target that
+    started it; its output goes to ``log_path``.
+    """
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.harness.moto_patches", "-H", HOST, "-p", str(port)],
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise MotoServerError(
+                f"moto server exited with status {process.returncode} before answering on"
+                f" {url}: see {log_path}"
+            )
+        if is_responding(url):
+            log.info("moto server %s started (pid %s)", url, process.pid)
+            return MotoServer(url=url, pid=process.pid), process
+        time.sleep(0.2)
+
+    process.terminate()
+    raise MotoServerError(
+        f"moto server did not answer on {url} within {STARTUP_TIMEOUT_SECONDS:.0f} s:"
+        f" see {log_path}"
+    )
+
+
+def ensure_recorded(run_dir: Path) -> MotoServer:
+    """Reuse the server recorded in ``run_dir`` if it still answers, else start and record one."""
+    recorded = read_recorded(run_dir)
+    if (
+        recorded is not None
+        and is_alive(recorded.pid)
+        and _is_moto(recorded.pid)
+        and is_responding(recorded.url)
+    ):
+        log.info("reusing moto server %s (pid %s)", recorded.url, recorded.pid)
+        return recorded
+
+    server, _ = start(run_dir / LOG_FILE)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / PID_FILE).write_text(f"{server.pid}\n")
+    (run_dir / URL_FILE).write_text(f"{server.url}\n")
+    return server
+
+
+def read_recorded(run_dir: Path) -> MotoServer | None:
+    """Return the server recorded in ``run_dir``, alive or not, or None if none is recorded."""
+    try:
+        pid = int((run_dir / PID_FILE).read_text().strip())
+        url = (run_dir / URL_FILE).read_text().strip()
+    except (FileNotFoundError, ValueError):
+        return None
+    return MotoServer(url=url, pid=pid)
+
+
+def stop_recorded(run_dir: Path) -> bool:
+    """Stop the server recorded in ``run_dir`` and forget it. Return whether one was running."""
+    recorded = read_recorded(run_dir)
+    stopped = False
+    if recorded is not None and is_alive(recorded.pid) and _is_moto(recorded.pid):
+        stop(recorded.pid)
+        stopped = True
+    for name in (PID_FILE, URL_FILE):
+        (run_dir / name).unlink(missing_ok=True)
+    return stopped
+
+
+def stop(pid: int) -> None:
+    """Send SIGTERM to the server and wait for it; SIGKILL if it does not exit in time."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not _reap_or_check(pid):
+            log.info("moto server pid %s stopped", pid)
+            return
+        time.sleep(0.1)
+    log.warning(
+        "moto server pid %s ignored SIGTERM for %.0f s: killing it", pid, STOP_TIMEOUT_SECONDS
+    )
+    os.kill(pid, signal.SIGKILL)
+
+
+def _reap_or_check(pid: int) -> bool:
+    """Return whether ``pid`` is still running, reaping it first if it is our child."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    return is_alive(pid)
+
+
+def _is_moto(pid: int) -> bool:
+    """Check the command line, so a recycled process id never gets our signal."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"tests.harness.moto_patches" in cmdline
