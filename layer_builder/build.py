@@ -82,8 +82,17 @@ def _build_layer_zip(
     """Install, compile, zip and audit in a temporary tree; return the cacheable result."""
     build_root = Path(tempfile.mkdtemp(prefix="layer-build-"))
     try:
-        target = build_root / "python"
-        pip_install.install(requirements.resolve(), target, runtime, architecture, index_url)
+        # The zip's root: pip's log and other scratch files stay outside it.
+        layer_root = build_root / "layer"
+        target = layer_root / "python"
+        pip_install.install(
+            requirements.resolve(),
+            target,
+            runtime,
+            architecture,
+            index_url,
+            log_file=build_root / "pip.log",
+        )
         bytecode.compile_tree(target, runtime)
 
         report = AuditReport()
@@ -96,7 +105,7 @@ def _build_layer_zip(
         def zip_name(digest: str) -> str:
             return f"layer-{runtime.name}-{architecture.name}-{digest[:12]}.zip"
 
-        entries = list_tree(build_root, keep_bytecode=True)
+        entries = list_tree(layer_root, keep_bytecode=True)
         info = write_zip(entries, output_dir, zip_name, verify=audit)
     finally:
         shutil.rmtree(build_root, ignore_errors=True)

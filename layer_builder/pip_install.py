@@ -44,6 +44,7 @@ NETWORK_ERROR_MARKERS = (
     "Could not fetch URL",
     "connection broken by",
 )
+FETCH_FAILURE_PATTERN = re.compile(r"Could not fetch URL (\S+?):? ")
 NO_MATCH_PATTERN = re.compile(r"No matching distribution found for (\S+)")
 UNSATISFIED_PATTERN = re.compile(r"Could not find a version that satisfies the requirement (\S+)")
 
@@ -67,8 +68,14 @@ def install(
     runtime: Runtime,
     architecture: Architecture,
     index_url: str | None,
+    log_file: Path,
 ) -> None:
-    """Install the wheels listed in ``requirements`` into ``target`` for the Lambda platform."""
+    """Install the wheels listed in ``requirements`` into ``target`` for the Lambda platform.
+
+    pip's debug log goes to ``log_file``: with retries off, an unreachable index
+    shows up only there ("Could not fetch URL ..."), while the console says
+    just "No matching distribution".
+    """
     tags = platform_tags(runtime, architecture)
     command = [sys.executable, "-m", "pip", "install"]
     for tag in tags:
@@ -84,6 +91,8 @@ def install(
         "--disable-pip-version-check",
         "--progress-bar",
         "off",
+        "--log",
+        str(log_file),
         "--target",
         str(target),
         "-r",
@@ -96,7 +105,11 @@ def install(
     output = _run_streaming(command)
 
     if output.returncode != 0:
-        raise _classify_failure(output.text, runtime, architecture, tags)
+        try:
+            debug_log = log_file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            debug_log = ""
+        raise _classify_failure(output.text + debug_log, runtime, architecture, tags)
 
     remove_host_dependent_files(target)
 
@@ -132,9 +145,12 @@ def _classify_failure(
 ) -> LayerBuildError:
     """Turn pip's output into one actionable line: network, missing wheel, or other."""
     if any(marker in text for marker in NETWORK_ERROR_MARKERS):
+        url = FETCH_FAILURE_PATTERN.search(text)
+        where = f" {url.group(1)}" if url else ""
         return LayerBuildError(
-            "pip could not reach the package index (network failure): check the connection,"
-            f" proxy and index URL ({INDEX_URL_VARIABLE} or pip's configuration), then retry"
+            f"pip could not reach the package index{where} (network failure): check the"
+            f" connection, proxy and index URL ({INDEX_URL_VARIABLE} or pip's configuration),"
+            " then retry"
         )
 
     match = NO_MATCH_PATTERN.search(text) or UNSATISFIED_PATTERN.search(text)
