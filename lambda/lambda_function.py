@@ -21,5 +21,5 @@ endpoint = Endpoint.from_settings(load_settings(os.environ), registry)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer one Discord interaction delivered by a Function URL or API Gateway."""
+    """Return the response to one request from a Function URL or API Gateway."""
     return endpoint.handle(event)

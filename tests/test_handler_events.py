@@ -184,7 +184,7 @@ def test_settings_error_omits_key_value():
 
 
 def test_import_fails_without_key():
-    # A fresh interpreter shows what Lambda's init sees.
+    # A fresh interpreter runs the same import as Lambda's init.
     result = subprocess.run(
         [sys.executable, "-c", "import lambda_function"],
         cwd=LAMBDA_DIR,

@@ -1,4 +1,4 @@
-"""Property test: no event makes the handler raise or answer outside 200/400/401/405."""
+"""Property test: no event makes the handler raise or respond outside 200/400/401/405."""
 
 from __future__ import annotations
 

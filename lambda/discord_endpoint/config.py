@@ -17,9 +17,9 @@ MAX_SKEW_VARIABLE = "DISCORD_TIMESTAMP_MAX_SKEW_SECONDS"
 PUBLIC_KEY_BYTES = 32
 DEFAULT_MAX_SKEW_SECONDS = 300
 
-# An interaction token expires 15 minutes after Discord sends the request, so
-# accepting older requests could never produce a reply; it only widens the
-# replay window.
+# An interaction token expires 15 minutes after Discord sends the request.
+# Accepting older requests could never produce a reply and would only widen
+# the replay window.
 MAX_SKEW_LIMIT_SECONDS = 900
 
 

@@ -28,7 +28,7 @@ class HttpEvent:
 
     Properties are computed on first access and cached. They raise
     `MalformedEventError` for a value of the wrong type, so the caller can
-    answer 400 instead of failing.
+    return 400 instead of failing.
     """
 
     # Plain attributes instead of functools.cached_property: in Python 3.11 its
@@ -61,7 +61,7 @@ class HttpEvent:
 
     @property
     def body(self) -> bytes:
-        """Raw request body: base64-decoded when the event says so, else UTF-8."""
+        """Raw request body: base64-decoded when `isBase64Encoded` is true, else UTF-8."""
         if self._body is None:
             self._body = self._read_body()
         return self._body
@@ -82,7 +82,7 @@ class HttpEvent:
         headers: dict[str, str] = {}
 
         # `multiValueHeaders` (format 1.0) repeats every header of `headers`;
-        # the single-value map wins, and for a repeated header it holds the
+        # the single-value map wins, and for a repeated header it contains the
         # last value, as API Gateway does.
         multi = self._event.get("multiValueHeaders")
         if multi is not None:

@@ -18,7 +18,7 @@ class InvalidInteractionError(ValueError):
 class Interaction:
     """Wrap the decoded interaction JSON without copying it.
 
-    `token` is kept out of `repr` because it lets anyone answer as the bot for
+    `token` is kept out of `repr` because it lets anyone reply as the bot for
     15 minutes.
     """
 

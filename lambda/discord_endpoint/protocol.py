@@ -32,7 +32,7 @@ class InteractionResponseType(IntEnum):
 
 
 class ApplicationCommandType(IntEnum):
-    """Where a command appears in the Discord client."""
+    """Kind of command: slash command, or user or message context menu entry."""
 
     CHAT_INPUT = 1
     USER = 2

@@ -61,7 +61,7 @@ def _route_command(registry: Registry, interaction: Interaction) -> RouteResult:
 
 def _route_autocomplete(registry: Registry, interaction: Interaction) -> RouteResult:
     # An autocomplete request only accepts a type 8 reply, so every failure
-    # below still answers with an empty choice list.
+    # below still returns an empty choice list.
     command = registry.commands.get(interaction.command_name or "")
     focused = interaction.focused_option
     if command is None or command.autocomplete is None or focused is None:

@@ -16,7 +16,7 @@ SIGNATURE_BYTES = 64
 
 
 class SignatureError(Exception):
-    """The request's signature or timestamp was rejected; the message says why."""
+    """The request's signature or timestamp was rejected, for the reason in the message."""
 
 
 class SignatureVerifier:
