@@ -1,7 +1,8 @@
 """Shared helpers for the layer builder tests: subprocess runs, zips, gcc, real builds.
 
 The real PyPI builds are slow enough that every test module shares one build
-per architecture per session, through ``built_layer``.
+per architecture per session: each module's session fixture calls
+``built_layer``, which builds on the first call and returns that build after.
 """
 
 from __future__ import annotations
@@ -142,13 +143,3 @@ def built_layer(architecture: str, factory: pytest.TempPathFactory) -> BuiltLaye
     build = BuiltLayer(workdir, json.loads(completed.stdout))
     _BUILDS[architecture] = build
     return build
-
-
-@pytest.fixture(scope="session")
-def layer_x86_64(tmp_path_factory: pytest.TempPathFactory) -> BuiltLayer:
-    return built_layer("x86_64", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def layer_arm64(tmp_path_factory: pytest.TempPathFactory) -> BuiltLayer:
-    return built_layer("arm64", tmp_path_factory)
