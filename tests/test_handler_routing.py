@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from discord_endpoint import responses
+from discord_endpoint.interaction import Interaction
 from discord_endpoint.protocol import OptionType
 from discord_endpoint.registry import Choice, Option, Registry
 
@@ -210,6 +211,7 @@ def test_request_log_fields_without_secrets(handler_module, sign_event, caplog):
     assert record.outcome == "handled"
     assert record.status == 200
     assert record.latency_ms >= 0
+    assert record.error is None
     assert "interaction-token-xyz" not in caplog.text
     assert signature not in caplog.text
     assert event["body"] not in caplog.text
@@ -225,6 +227,15 @@ def test_rejected_request_logged(handler_module, sign_event, caplog):
     assert record.outcome == "bad_signature"
     assert record.status == 401
     assert record.interaction_id is None
+    assert "does not match" in record.error
+    assert event["headers"]["x-signature-ed25519"] not in caplog.text
+
+
+def test_interaction_repr_omits_token():
+    interaction = Interaction({"type": 2, "id": "9", "token": "secret-token", "data": {}})
+
+    assert "secret-token" not in repr(interaction)
+    assert "9" in repr(interaction)
 
 
 def test_definitions_shipped_commands(handler_module):

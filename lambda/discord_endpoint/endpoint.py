@@ -50,14 +50,16 @@ class Endpoint:
     def handle(self, event: Any) -> dict[str, Any]:
         """Return the proxy response for `event` and log one line about it.
 
-        The log line contains the interaction id, type, command name, outcome
-        and latency, never the signature, the token or the body.
+        The log line contains the interaction id, type, command name, outcome,
+        status, latency and the reason for a rejection, never the signature,
+        the token or the body.
         """
         started = time.perf_counter()
         log_fields: dict[str, Any] = {
             "interaction_id": None,
             "interaction_type": None,
-            "command": None,
+            "command": None,  # the custom_id for components and modals
+            "error": None,
         }
 
         response, outcome = self._respond(event, log_fields)
@@ -66,62 +68,71 @@ class Endpoint:
         log_fields["status"] = response["statusCode"]
         log_fields["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
         logger.info(
-            "interaction %s type=%s command=%s outcome=%s status=%s latency_ms=%s",
+            "interaction %s type=%s command=%s outcome=%s status=%s latency_ms=%s error=%s",
             log_fields["interaction_id"],
             log_fields["interaction_type"],
             log_fields["command"],
             outcome,
             log_fields["status"],
             log_fields["latency_ms"],
+            log_fields["error"],
             extra=log_fields,
         )
         return response
 
     def _respond(self, event: Any, log_fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        def reject(status: HTTPStatus, message: str, outcome: str) -> tuple[dict[str, Any], str]:
+            # The reason goes to the log as well, so a rejected request can be
+            # diagnosed from the function's logs alone. It never contains a
+            # header value or the body.
+            log_fields["error"] = message
+            return responses.http_error(status, message), outcome
+
         try:
             request = HttpEvent(event)
             method = request.method
             signature = request.header(SIGNATURE_HEADER)
             timestamp = request.header(TIMESTAMP_HEADER)
         except MalformedEventError as error:
-            return responses.http_error(HTTPStatus.BAD_REQUEST, str(error)), "malformed_event"
+            return reject(HTTPStatus.BAD_REQUEST, str(error), "malformed_event")
 
         if method != "POST":
-            response = responses.http_error(
-                HTTPStatus.METHOD_NOT_ALLOWED, f"method {method} is not allowed; use POST"
+            response, outcome = reject(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                f"only POST is allowed, got {method}",
+                "method_not_allowed",
             )
             response["headers"]["Allow"] = "POST"
-            return response, "method_not_allowed"
+            return response, outcome
 
         if signature is None or timestamp is None:
             missing = SIGNATURE_HEADER if signature is None else TIMESTAMP_HEADER
-            return responses.http_error(
-                HTTPStatus.UNAUTHORIZED, f"missing header {missing}"
-            ), "missing_signature"
+            return reject(HTTPStatus.UNAUTHORIZED, f"missing header {missing}", "missing_signature")
 
         try:
             body = request.body
         except MalformedEventError as error:
-            return responses.http_error(HTTPStatus.BAD_REQUEST, str(error)), "malformed_event"
+            return reject(HTTPStatus.BAD_REQUEST, str(error), "malformed_event")
 
         try:
             self._verifier.verify(signature, timestamp, body, self._clock())
         except SignatureError as error:
-            return responses.http_error(HTTPStatus.UNAUTHORIZED, str(error)), "bad_signature"
+            return reject(HTTPStatus.UNAUTHORIZED, str(error), "bad_signature")
 
         try:
             interaction = Interaction(json.loads(body))
-        except (ValueError, RecursionError) as error:
-            # ValueError covers JSONDecodeError and UnicodeDecodeError;
+        except InvalidInteractionError as error:
+            return reject(HTTPStatus.BAD_REQUEST, str(error), "invalid_body")
+        except (ValueError, RecursionError):
+            # ValueError covers JSONDecodeError and UnicodeDecodeError, and
             # RecursionError comes from deeply nested arrays.
-            message = str(error) if isinstance(error, InvalidInteractionError) else None
-            return responses.http_error(
-                HTTPStatus.BAD_REQUEST, message or "the body is not valid JSON"
-            ), "invalid_body"
+            return reject(HTTPStatus.BAD_REQUEST, "the body is not valid JSON", "invalid_body")
 
         log_fields["interaction_id"] = interaction.id
         log_fields["interaction_type"] = interaction.type
         log_fields["command"] = interaction.command_name or interaction.custom_id
 
         result = route(self._registry, interaction)
+        if result.status != HTTPStatus.OK:
+            log_fields["error"] = result.payload.get("error")
         return responses.http_response(result.status, result.payload), result.outcome
