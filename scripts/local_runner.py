@@ -41,6 +41,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = REPO_ROOT / ".local" / "run"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
+# Terraform writes the zips to build/ next to the module it runs: the
+# repository for real environments, the harness's scratch copy for ENV=local.
+DEFAULT_BUILD_DIRS = [REPO_ROOT / "build", REPO_ROOT / ".local" / "terraform" / "module" / "build"]
+
 
 class UsageError(Exception):
     """Options that do not identify one deployed function."""
@@ -54,7 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--env", default="local", help="environment (default: %(default)s)")
 
     source = parser.add_argument_group("deployed configuration")
-    source.add_argument("--function-name", help="name of the deployed function")
+    source.add_argument(
+        "--function-name",
+        help="name of the deployed function (default: the only function named *-ENV)",
+    )
     source.add_argument(
         "--terraform-outputs",
         type=Path,
@@ -80,8 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     artifacts.add_argument(
         "--build-dir",
         type=Path,
-        default=REPO_ROOT / "build",
-        help="where to look for the deployed zips, by hash (default: %(default)s)",
+        action="append",
+        help="directory to search for the deployed zips by hash; repeatable (default: build/ "
+        "of the repository and of the local deployment's copy in .local/terraform/module)",
     )
     artifacts.add_argument("--function-zip", type=Path, help="function zip (checked by hash)")
     artifacts.add_argument(
@@ -113,23 +121,20 @@ def load_deployment(args: argparse.Namespace) -> deployment.Deployment:
             raise UsageError("--function-config needs --function-zip (and each --layer-zip)")
         return deployment.from_file(args.function_config, args.function_zip, args.layer_zip, region)
 
-    function_name = args.function_name or _function_name_from_outputs(args.terraform_outputs)
-    if not function_name:
-        raise UsageError(
-            "no function given: pass --function-name, --terraform-outputs "
-            "(from `terraform output -json`) or --function-config"
-        )
-
     endpoint = args.aws_endpoint_url or _local_endpoint(args.env)
     client = _lambda_client(endpoint, region)
+    function_name = args.function_name or _function_name_from_outputs(args.terraform_outputs)
+    build_dirs = args.build_dir or DEFAULT_BUILD_DIRS
     try:
+        if not function_name:
+            function_name = deployment.find_function_name(client, args.env)
         return deployment.from_aws(
-            client, function_name, args.build_dir, region, args.function_zip, args.layer_zip
+            client, function_name, build_dirs, region, args.function_zip, args.layer_zip
         )
     except (BotoCoreError, ClientError) as error:
         where = endpoint or f"AWS region {region}"
         raise deployment.DeploymentError(
-            f"cannot read function {function_name!r} from {where}: {error}. "
+            f"cannot read function {function_name or '(any)'!r} from {where}: {error}. "
             "Check that the deployment for this environment exists (make deploy)"
         ) from error
 

@@ -94,10 +94,28 @@ def from_configuration(
     )
 
 
+def find_function_name(client: Any, env: str) -> str:
+    """Return the one deployed function named `<project>-<env>`, as Terraform names it."""
+    suffix = f"-{env}"
+    names = [
+        function["FunctionName"]
+        for page in client.get_paginator("list_functions").paginate()
+        for function in page["Functions"]
+        if function["FunctionName"].endswith(suffix)
+    ]
+    if len(names) != 1:
+        found = ", ".join(sorted(names)) or "none"
+        raise DeploymentError(
+            f"expected one function named *{suffix} for environment {env!r}, found {found}; "
+            "pass --function-name (the Terraform output function_name)"
+        )
+    return names[0]
+
+
 def from_aws(
     client: Any,
     function_name: str,
-    build_dir: Path,
+    build_dirs: Sequence[Path],
     region: str,
     function_zip: Path | None = None,
     layer_zips: Sequence[Path] = (),
@@ -105,13 +123,13 @@ def from_aws(
     """Read the deployed configuration through a boto3 Lambda client.
 
     Explicit zips are checked against the deployed `CodeSha256`; otherwise
-    the matching zips are looked up in `build_dir`.
+    the matching zips are looked up in `build_dirs`.
     """
     config = client.get_function_configuration(FunctionName=function_name)
     if config.get("PackageType", "Zip") != "Zip":
         raise DeploymentError(f"function {function_name!r} is not a zip package")
 
-    finder = ArtifactFinder(build_dir)
+    finder = ArtifactFinder(build_dirs)
     code = finder.match(function_zip, config["CodeSha256"], f"code of function {function_name}")
 
     layer_arns = [layer["Arn"] for layer in config.get("Layers") or []]
@@ -157,7 +175,7 @@ def from_file(
 
     expected = config.get("CodeSha256")
     if expected:
-        ArtifactFinder(function_zip.parent).match(function_zip, expected, "function code")
+        ArtifactFinder([function_zip.parent]).match(function_zip, expected, "function code")
     layer_count = len(config.get("Layers") or [])
     if "Layers" in config and layer_count != len(layer_zips):
         raise DeploymentError(
@@ -169,8 +187,8 @@ def from_file(
 class ArtifactFinder:
     """Find or check zips by their `CodeSha256`, hashing each file once."""
 
-    def __init__(self, build_dir: Path) -> None:
-        self.build_dir = build_dir
+    def __init__(self, build_dirs: Sequence[Path]) -> None:
+        self.build_dirs = list(build_dirs)
         self._hashes: dict[Path, str] = {}
 
     def match(self, given: Path | None, expected: str, what: str) -> Path:
@@ -184,15 +202,21 @@ class ArtifactFinder:
                 )
             return given
 
-        candidates = sorted(self.build_dir.glob("*.zip")) if self.build_dir.is_dir() else []
+        candidates = [
+            candidate
+            for directory in self.build_dirs
+            if directory.is_dir()
+            for candidate in sorted(directory.glob("*.zip"))
+        ]
         for candidate in candidates:
             if self._hash(candidate) == expected:
                 log.info("deployed %s is %s", what, candidate)
                 return candidate
+        searched = ", ".join(str(directory) for directory in self.build_dirs)
         raise DeploymentError(
-            f"no zip in {self.build_dir} matches the deployed {what} (CodeSha256 {expected}, "
+            f"no zip in {searched} matches the deployed {what} (CodeSha256 {expected}, "
             f"{len(candidates)} zips checked); run the deployment again so that the build "
-            "directory and the deployed function agree"
+            "directory and the deployed function agree, or pass --build-dir"
         )
 
     def _hash(self, path: Path) -> str:

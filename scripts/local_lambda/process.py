@@ -113,8 +113,10 @@ def resolve_interpreter(deployment: Deployment, override: str | None) -> str:
             timeout=30,
         )
     except (OSError, subprocess.SubprocessError) as error:
+        stderr = getattr(error, "stderr", None) or ""
+        detail = stderr.strip().splitlines()[0] if stderr.strip() else str(error)
         raise RuntimeSetupError(
-            f"cannot run interpreter {command!r} for runtime {deployment.runtime}: {error}. "
+            f"cannot run interpreter {command!r} for runtime {deployment.runtime}: {detail}. "
             f"Install {deployment.runtime} or pass --python with its path"
         ) from error
 

@@ -140,6 +140,9 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null_fd, 0)
+    # Line buffering, so that prints reach the log as they happen, as on Lambda.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
 
     def send(message: dict[str, Any]) -> None:
         protocol_out.write(json.dumps(message) + "\n")
