@@ -8,10 +8,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layer_builder import BUILDER_VERSION, bytecode, pip_install
 from layer_builder.archive import ArchiveInfo, list_tree, write_zip
-from layer_builder.audit import AuditReport, audit_zip
 from layer_builder.cache import BuildCache, cache_key
 from layer_builder.errors import LayerBuildError
 from layer_builder.policy import (
@@ -22,6 +22,9 @@ from layer_builder.policy import (
     platform_tags,
 )
 from layer_builder.protocol import FunctionQuery, LayerQuery
+
+if TYPE_CHECKING:
+    from layer_builder.audit import AuditReport
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,9 @@ def _build_layer_zip(
     index_url: str | None,
 ) -> dict[str, str]:
     """Install, compile, zip and audit in a temporary tree; return the cacheable result."""
+    # pyelftools loads only for a build, which keeps cache hits fast.
+    from layer_builder.audit import AuditReport, audit_zip
+
     build_root = Path(tempfile.mkdtemp(prefix="layer-build-"))
     try:
         # The zip's root: pip's log and other scratch files stay outside it.

@@ -14,10 +14,12 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-
-from filelock import FileLock
+from typing import TYPE_CHECKING
 
 from layer_builder.archive import file_sha256
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class BuildCache:
 
     def lock(self, key: str) -> FileLock:
         """Return the lock that serialises builds of one key across processes."""
+        from filelock import FileLock  # only a miss needs it; keeps hits fast
+
         self.directory.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.directory / f"{key}{LOCK_SUFFIX}"))
 

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from layer_builder.errors import LayerBuildError
@@ -54,12 +53,18 @@ HOST_DEPENDENT_METADATA = ("direct_url.json",)
 
 
 def pip_version() -> str:
+    """Return the version of the pip that builds run, for the cache key.
+
+    ``pip.__version__`` is read instead of ``importlib.metadata``, which scans
+    every installed distribution and would slow down each cache hit.
+    """
     try:
-        return metadata.version("pip")
-    except metadata.PackageNotFoundError:
+        import pip
+    except ImportError:
         raise LayerBuildError(
             f"pip is not installed for {sys.executable}: run it with an interpreter that has pip"
         ) from None
+    return pip.__version__
 
 
 def install(
