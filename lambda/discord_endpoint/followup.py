@@ -1,0 +1,220 @@
+"""The asynchronous run of a deferred command: verify, run, edit the original response.
+
+The HTTP run replied to Discord with type 5 and queued this run (see `deferral`).
+Here the signed request is verified again, the command's handler runs, and its
+message replaces "Bot is thinking..." through the webhook API. A failing
+handler turns into an error message, so the user is never left waiting.
+
+The interaction token works for 15 minutes after Discord created the
+interaction. This run gives up, with a logged error, when too little of that
+remains; a slow handler can read its remaining time from `seconds_left()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from .config import Settings
+from .deferral import DeferredEventError, parse_deferred_event
+from .interaction import Interaction
+from .protocol import InteractionResponseType, InteractionType, MessageFlags
+from .registry import Command, Registry
+from .responses import NO_MENTIONS
+from .signature import SignatureError, SignatureVerifier
+from .webhook import WebhookClient, WebhookError
+
+logger = logging.getLogger(__name__)
+
+TOKEN_LIFETIME_SECONDS = 15 * 60
+
+# Snowflake ids carry their creation time: milliseconds since 2015-01-01 UTC
+# in the bits above bit 22 (Discord API reference, "Snowflakes").
+DISCORD_EPOCH_MS = 1_420_070_400_000
+SNOWFLAKE_TIMESTAMP_SHIFT = 22
+
+# Time kept back from every deadline for the PATCH that reports the result.
+EDIT_RESERVE_SECONDS = 5.0
+
+_deadline: ContextVar[float | None] = ContextVar("followup_deadline", default=None)
+
+
+def seconds_left(clock: Callable[[], float] = time.time) -> float | None:
+    """Return the seconds the running slow command has left, or None outside a follow-up run.
+
+    The limit is the earlier of the interaction token's expiry and the Lambda
+    function's timeout, minus the time kept back to send the result.
+    """
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - clock()
+
+
+def interaction_created_at(interaction_id: str | None, fallback: float) -> float:
+    """Return the Unix time in an interaction's snowflake id, or `fallback` if it has none."""
+    if interaction_id is None or not (interaction_id.isascii() and interaction_id.isdigit()):
+        return fallback
+    milliseconds = (int(interaction_id) >> SNOWFLAKE_TIMESTAMP_SHIFT) + DISCORD_EPOCH_MS
+    return milliseconds / 1000
+
+
+def message_from_reply(reply: Any) -> dict[str, Any] | None:
+    """Return the message of a type 4 reply for an edit, or None for any other reply.
+
+    An edit cannot make a message ephemeral: the type 5 reply already made it
+    public, so the EPHEMERAL flag is dropped.
+    """
+    if not isinstance(reply, dict) or reply.get("type") != (
+        InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE
+    ):
+        return None
+    data = reply.get("data")
+    if not isinstance(data, dict):
+        return None
+
+    message = dict(data)
+    flags = message.pop("flags", 0)
+    if isinstance(flags, int) and flags & ~MessageFlags.EPHEMERAL:
+        message["flags"] = flags & ~MessageFlags.EPHEMERAL
+    return message
+
+
+def error_message(command_name: str) -> dict[str, Any]:
+    return {
+        "content": f"Sorry, /{command_name} failed. Try again later.",
+        "allowed_mentions": NO_MENTIONS,
+    }
+
+
+class FollowUpRunner:
+    """Runs deferred commands from their asynchronous events."""
+
+    def __init__(
+        self,
+        verifier: SignatureVerifier,
+        registry: Registry,
+        webhook: WebhookClient,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verifier = verifier
+        self._registry = registry
+        self._webhook = webhook
+        self._clock = clock
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, registry: Registry, environ: Mapping[str, str]
+    ) -> FollowUpRunner:
+        # Discord's signature stays valid for as long as the token it carries.
+        verifier = SignatureVerifier(settings.public_key, TOKEN_LIFETIME_SECONDS)
+        return cls(verifier, registry, WebhookClient.from_environ(environ))
+
+    def run(self, event: Mapping[str, Any], context: Any) -> dict[str, str]:
+        """Run one deferred command and log one line about it.
+
+        Expected failures are logged and returned as the outcome instead of
+        raised, because Lambda retries an asynchronous event that raised.
+        """
+        started = time.perf_counter()
+        log_fields: dict[str, Any] = {"interaction_id": None, "command": None}
+
+        outcome = self._run(event, context, log_fields)
+
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        logger.info(
+            "deferred interaction %s command=%s outcome=%s latency_ms=%s",
+            log_fields["interaction_id"],
+            log_fields["command"],
+            outcome,
+            latency_ms,
+            extra={**log_fields, "outcome": outcome, "latency_ms": latency_ms},
+        )
+        return {"outcome": outcome}
+
+    def _run(self, event: Mapping[str, Any], context: Any, log_fields: dict[str, Any]) -> str:
+        try:
+            request = parse_deferred_event(event)
+            self._verifier.verify(request.signature, request.timestamp, request.body, self._clock())
+            interaction = Interaction(json.loads(request.body))
+        except (DeferredEventError, SignatureError, ValueError, RecursionError) as error:
+            logger.error("Deferred event rejected: %s", error)
+            return "rejected_event"
+
+        log_fields["interaction_id"] = interaction.id
+        log_fields["command"] = interaction.command_name
+        command = self._slow_command(interaction)
+        application_id = interaction.raw.get("application_id")
+        token = interaction.token
+        if command is None or not isinstance(application_id, str) or token is None:
+            logger.error(
+                "Deferred event for interaction %s is not a slow command with an "
+                "application id and a token",
+                interaction.id,
+            )
+            return "rejected_event"
+
+        now = self._clock()
+        expires = interaction_created_at(interaction.id, int(request.timestamp))
+        expires += TOKEN_LIFETIME_SECONDS
+        if now >= expires - EDIT_RESERVE_SECONDS:
+            logger.error(
+                "Interaction %s is too old to respond to: its token expired or expires in under "
+                "%.0f s, so /%s was not run",
+                interaction.id,
+                EDIT_RESERVE_SECONDS,
+                command.name,
+            )
+            return "expired"
+
+        deadline = expires - EDIT_RESERVE_SECONDS
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining_ms):
+            deadline = min(deadline, now + remaining_ms() / 1000 - EDIT_RESERVE_SECONDS)
+
+        reset = _deadline.set(deadline)
+        try:
+            message, succeeded = self._execute(command, interaction)
+        finally:
+            _deadline.reset(reset)
+
+        if self._clock() >= expires:
+            logger.error(
+                "/%s for interaction %s finished after its token expired; the result is lost",
+                command.name,
+                interaction.id,
+            )
+            return "expired"
+
+        try:
+            self._webhook.edit_original(application_id, token, message, expires)
+        except WebhookError as error:
+            logger.error("Editing the response to interaction %s failed: %s", interaction.id, error)
+            return "edit_failed"
+        return "edited" if succeeded else "edited_error"
+
+    def _slow_command(self, interaction: Interaction) -> Command | None:
+        if interaction.type != InteractionType.APPLICATION_COMMAND:
+            return None
+        command = self._registry.commands.get(interaction.command_name or "")
+        return command if command is not None and command.slow else None
+
+    def _execute(self, command: Command, interaction: Interaction) -> tuple[dict[str, Any], bool]:
+        """Return the message to show and whether the handler succeeded."""
+        try:
+            reply = command.handler(interaction)
+        except Exception:  # noqa: BLE001 - application code; the user gets an error message
+            logger.exception("handler for /%s failed", command.name)
+            return error_message(command.name), False
+
+        message = message_from_reply(reply)
+        if message is None:
+            logger.error(
+                "handler for /%s returned a reply that cannot follow a deferral; "
+                "return responses.message(...)",
+                command.name,
+            )
+            return error_message(command.name), False
+        return message, True

@@ -1,0 +1,150 @@
+"""Edits of an interaction's original response through Discord's webhook API (v10).
+
+`PATCH /webhooks/{application_id}/{interaction_token}/messages/@original` needs
+no bot token: the interaction token in the path authorises it, for 15 minutes
+after Discord created the interaction. That token is a secret, so neither the
+URL nor an exception text that may contain it goes into a log or an error.
+
+`requests` is imported on first use, not at module load, to keep the init path
+of the HTTP handler light.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from .config import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+API_BASE_URL_VARIABLE = "DISCORD_API_BASE_URL"
+DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
+
+REQUEST_TIMEOUT_SECONDS = 10.0
+MAX_RATE_LIMIT_RETRIES = 3
+
+# Discord's API reference ("User Agent") requires the form "DiscordBot ($url, $versionNumber)".
+USER_AGENT = "DiscordBot (discord_endpoint, 1.0)"
+
+_SNOWFLAKE = re.compile(r"[0-9]{1,20}")
+
+
+class WebhookError(Exception):
+    """An edit failed; the message never contains the interaction token."""
+
+
+class WebhookClient:
+    """Edits original interaction responses, honouring rate limits within a deadline."""
+
+    def __init__(
+        self,
+        api_base_url: str = DEFAULT_API_BASE_URL,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._api_base_url = api_base_url.rstrip("/")
+        self._sleep = sleep
+        self._clock = clock
+        self._session: Any = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> WebhookClient:
+        """Build a client for DISCORD_API_BASE_URL, default Discord's own API."""
+        base_url = environ.get(API_BASE_URL_VARIABLE, "").strip() or DEFAULT_API_BASE_URL
+        if not base_url.startswith(("https://", "http://")):
+            raise ConfigurationError(
+                f"{API_BASE_URL_VARIABLE}={base_url!r} is invalid: expected an http(s) URL "
+                f"such as {DEFAULT_API_BASE_URL}."
+            )
+        return cls(base_url)
+
+    def edit_original(
+        self, application_id: str, token: str, message: dict[str, Any], deadline: float
+    ) -> None:
+        """Replace the original response's content with `message`.
+
+        `message` is a message object (`content`, `embeds`, `allowed_mentions`,
+        ...). `deadline` is a Unix time: a rate limit that would end after it
+        fails the edit instead of waiting. Raises WebhookError.
+        """
+        if _SNOWFLAKE.fullmatch(application_id) is None:
+            raise WebhookError(f"application id {application_id!r} is not a Discord id")
+        url = (
+            f"{self._api_base_url}/webhooks/{application_id}/"
+            f"{quote(token, safe='')}/messages/@original"
+        )
+
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            response = self._patch(url, message)
+            if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+                break
+
+            delay = _retry_after_seconds(response)
+            if attempt == MAX_RATE_LIMIT_RETRIES or self._clock() + delay >= deadline:
+                raise WebhookError(
+                    f"editing the response was rate limited (retry after {delay:.2f} s) "
+                    "and the retries or the time before the token expires ran out"
+                )
+            logger.warning("Edit rate limited; retrying in %.2f s", delay)
+            self._sleep(delay)
+
+        if not response.ok:
+            raise WebhookError(
+                f"editing the response failed with HTTP {response.status_code} "
+                f"({_describe_error(response)})"
+            )
+
+    def _patch(self, url: str, message: dict[str, Any]) -> Any:
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        try:
+            return self._session.patch(
+                url,
+                json=message,
+                headers={"User-Agent": USER_AGENT},
+                timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+        except requests.RequestException as error:
+            # The exception text can contain the URL, and with it the token.
+            raise WebhookError(
+                f"editing the response failed: {type(error).__name__} "
+                f"(check the network and {API_BASE_URL_VARIABLE})"
+            ) from None
+
+
+def _retry_after_seconds(response: Any) -> float:
+    """Return the wait that a 429 requests: JSON `retry_after`, else Retry-After, else 1 s."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    candidates = [body.get("retry_after") if isinstance(body, dict) else None]
+    candidates.append(response.headers.get("Retry-After"))
+
+    for candidate in candidates:
+        try:
+            seconds = float(candidate)
+        except (TypeError, ValueError):
+            continue
+        if 0 <= seconds < float("inf"):
+            return seconds
+    return 1.0
+
+
+def _describe_error(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or "no details"
+    if not isinstance(body, dict):
+        return response.reason or "no details"
+    return f"code {body.get('code')}: {body.get('message')}"

@@ -1,0 +1,149 @@
+"""The self-invocation's Invoke request, checked against moto's Lambda API (in-process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from discord_endpoint.deferral import InvokeError, LambdaInvoker, make_lambda_client
+from moto import mock_aws
+
+REGION = "eu-west-1"
+FUNCTION_NAME = "discord-endpoint-test"
+EVENT = {
+    "discord_deferred_interaction": {
+        "version": 1,
+        "timestamp": "1700000000",
+        "signature": "ab" * 64,
+        "body": "eyJ0eXBlIjogMn0=",
+    }
+}
+
+# moto runs function code only in Docker, which this machine lacks; the simple
+# backend accepts the invocation and echoes its payload instead.
+NO_DOCKER = {"lambda": {"use_docker": False}}
+
+ASSUME_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials and region, so that nothing can reach a real AWS account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def create_function() -> None:
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="discord-endpoint-test",
+        AssumeRolePolicyDocument=json.dumps(ASSUME_ROLE_POLICY),
+    )
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zip_file:
+        zip_file.writestr("lambda_function.py", "def lambda_handler(event, context):\n    pass\n")
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=FUNCTION_NAME,
+        Runtime="python3.11",
+        Role=role["Role"]["Arn"],
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+
+
+@mock_aws(config=NO_DOCKER)
+def test_invoke_request_is_well_formed(aws_credentials):
+    """The Invoke call is an asynchronous (Event) invocation of the named function.
+
+    moto cannot run the function without Docker, so this checks the request
+    that botocore sends and moto's 202, not the second run itself.
+    """
+    create_function()
+    sent: list[Any] = []
+
+    def capture(request: Any, **kwargs: Any) -> None:
+        sent.append(request)
+
+    def capturing_client() -> Any:
+        client = make_lambda_client()
+        client.meta.events.register("before-send.lambda.Invoke", capture)
+        return client
+
+    LambdaInvoker(FUNCTION_NAME, client_factory=capturing_client)(EVENT)
+
+    assert len(sent) == 1
+    request = sent[0]
+    assert request.method == "POST"
+    assert request.url.endswith(f"/2015-03-31/functions/{FUNCTION_NAME}/invocations")
+    assert request.headers["X-Amz-Invocation-Type"] == b"Event"
+    assert json.loads(request.body) == EVENT
+
+
+@mock_aws(config=NO_DOCKER)
+def test_invoke_default_client_accepted(aws_credentials):
+    create_function()
+
+    # Raises InvokeError unless moto answers 202 Accepted.
+    LambdaInvoker(FUNCTION_NAME)(EVENT)
+
+
+def stubbed_client(stub: Callable[[Stubber], None]) -> Callable[[], Any]:
+    """Return a client factory whose client answers from botocore's Stubber."""
+
+    def factory() -> Any:
+        client = make_lambda_client()
+        stubber = Stubber(client)
+        stub(stubber)
+        stubber.activate()
+        return client
+
+    return factory
+
+
+def test_invoke_client_error_named(aws_credentials):
+    def throttle(stubber: Stubber) -> None:
+        stubber.add_client_error(
+            "invoke", service_error_code="TooManyRequestsException", http_status_code=429
+        )
+
+    invoker = LambdaInvoker(FUNCTION_NAME, client_factory=stubbed_client(throttle))
+
+    with pytest.raises(InvokeError, match=f"{FUNCTION_NAME} was rejected: TooManyRequests"):
+        invoker(EVENT)
+
+
+def test_invoke_unexpected_status_fails(aws_credentials):
+    def synchronous(stubber: Stubber) -> None:
+        stubber.add_response("invoke", {"StatusCode": 200})
+
+    invoker = LambdaInvoker(FUNCTION_NAME, client_factory=stubbed_client(synchronous))
+
+    with pytest.raises(InvokeError, match="returned status 200, not 202"):
+        invoker(EVENT)
+
+
+def test_client_timeouts_fit_discord_deadline(aws_credentials):
+    config = make_lambda_client().meta.config
+
+    assert config.retries["total_max_attempts"] == 1
+    assert config.connect_timeout + config.read_timeout < 3
