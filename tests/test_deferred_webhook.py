@@ -73,7 +73,7 @@ def test_edit_429_past_deadline_fails(discord):
         {"retry_after": 30}, status=429, headers={"Retry-After": "30"}
     )
 
-    with pytest.raises(WebhookError, match="rate limited") as raised:
+    with pytest.raises(WebhookError, match="HTTP 429") as raised:
         client_for(discord, sleeps).edit_original(
             APPLICATION_ID, INTERACTION_TOKEN, MESSAGE, later(10)
         )
@@ -97,6 +97,20 @@ def test_edit_429_retries_bounded(discord):
     assert sleeps == [0.01, 0.01, 0.01]
 
 
+def test_edit_waits_for_original(discord):
+    sleeps: list[float] = []
+    discord.expect_ordered_request(edit_path(), method="PATCH").respond_with_json(
+        {"message": "Unknown Message", "code": 10008}, status=404
+    )
+    discord.expect_ordered_request(edit_path(), method="PATCH").respond_with_json({})
+
+    client_for(discord, sleeps).edit_original(APPLICATION_ID, INTERACTION_TOKEN, MESSAGE, later())
+
+    assert sleeps == [1.0]
+    assert len(discord.log) == 2
+    discord.check_assertions()
+
+
 def test_edit_404_reports_discord_error(discord):
     discord.expect_request(edit_path(), method="PATCH").respond_with_json(
         {"message": "Unknown Webhook", "code": 10015}, status=404
@@ -106,6 +120,7 @@ def test_edit_404_reports_discord_error(discord):
         client_for(discord).edit_original(APPLICATION_ID, INTERACTION_TOKEN, MESSAGE, later())
 
     message = str(raised.value)
+    assert len(discord.log) == 1
     assert "HTTP 404" in message
     assert "code 10015: Unknown Webhook" in message
     assert INTERACTION_TOKEN not in message

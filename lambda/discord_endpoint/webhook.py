@@ -27,7 +27,13 @@ API_BASE_URL_VARIABLE = "DISCORD_API_BASE_URL"
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 
 REQUEST_TIMEOUT_SECONDS = 10.0
-MAX_RATE_LIMIT_RETRIES = 3
+MAX_RETRIES = 3
+
+# Discord error code 10008: the original response does not exist (yet). The
+# asynchronous run can start before Discord has stored the type 5 reply that
+# the HTTP run is still returning, so the edit waits and tries again.
+UNKNOWN_MESSAGE_CODE = 10008
+UNKNOWN_MESSAGE_RETRY_SECONDS = 1.0
 
 # Discord's API reference ("User Agent") requires the form "DiscordBot ($url, $versionNumber)".
 USER_AGENT = "DiscordBot (discord_endpoint, 1.0)"
@@ -71,8 +77,9 @@ class WebhookClient:
         """Replace the original response's content with `message`.
 
         `message` is a message object (`content`, `embeds`, `allowed_mentions`,
-        ...). `deadline` is a Unix time: a rate limit that would end after it
-        fails the edit instead of waiting. Raises WebhookError.
+        ...). `deadline` is a Unix time: a retry (after a rate limit, or while
+        the original response does not exist yet) that would end after it fails
+        the edit instead of waiting. Raises WebhookError.
         """
         if _SNOWFLAKE.fullmatch(application_id) is None:
             raise WebhookError(f"application id {application_id!r} is not a Discord id")
@@ -81,18 +88,19 @@ class WebhookClient:
             f"{quote(token, safe='')}/messages/@original"
         )
 
-        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+        for attempt in range(MAX_RETRIES + 1):
             response = self._patch(url, message)
-            if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+            delay = _retry_delay(response)
+            if delay is None:
                 break
 
-            delay = _retry_after_seconds(response)
-            if attempt == MAX_RATE_LIMIT_RETRIES or self._clock() + delay >= deadline:
+            if attempt == MAX_RETRIES or self._clock() + delay >= deadline:
                 raise WebhookError(
-                    f"editing the response was rate limited (retry after {delay:.2f} s) "
-                    "and the retries or the time before the token expires ran out"
+                    f"editing the response failed with HTTP {response.status_code} "
+                    f"({_describe_error(response)}) after {attempt + 1} attempts, and a "
+                    f"retry after {delay:.2f} s would exceed the retries or the token's lifetime"
                 )
-            logger.warning("Edit rate limited; retrying in %.2f s", delay)
+            logger.warning("Edit got HTTP %s; retrying in %.2f s", response.status_code, delay)
             self._sleep(delay)
 
         if not response.ok:
@@ -121,12 +129,32 @@ class WebhookClient:
             ) from None
 
 
+def _retry_delay(response: Any) -> float | None:
+    """Return the seconds to wait before retrying `response`'s request, or None for no retry."""
+    if response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+        return _retry_after_seconds(response)
+    if response.status_code == HTTPStatus.NOT_FOUND and _error_code(response) == (
+        UNKNOWN_MESSAGE_CODE
+    ):
+        return UNKNOWN_MESSAGE_RETRY_SECONDS
+    return None
+
+
+def _error_code(response: Any) -> Any:
+    body = _json_or_none(response)
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _json_or_none(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _retry_after_seconds(response: Any) -> float:
     """Return the wait that a 429 requests: JSON `retry_after`, else Retry-After, else 1 s."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _json_or_none(response)
     candidates = [body.get("retry_after") if isinstance(body, dict) else None]
     candidates.append(response.headers.get("Retry-After"))
 
@@ -141,10 +169,7 @@ def _retry_after_seconds(response: Any) -> float:
 
 
 def _describe_error(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or "no details"
+    body = _json_or_none(response)
     if not isinstance(body, dict):
         return response.reason or "no details"
     return f"code {body.get('code')}: {body.get('message')}"
