@@ -69,3 +69,27 @@ DRY_RUN ?=
 register-commands: $(VENV_STAMP) ## Register the slash commands for ENV (guild GUILD_ID if set; DRY_RUN=1 prints).
 	$(VENV_PYTHON) scripts/register_commands.py --env '$(ENV)' \
 		$(if $(GUILD_ID),--guild-id '$(GUILD_ID)') $(if $(DRY_RUN),--dry-run)
+
+##@ Local endpoint
+
+# Extra options for scripts/local_runner.py, e.g. RUNNER_ARGS='--function-name NAME'.
+RUNNER_ARGS ?=
+# Endpoint for `make smoke`; empty means the local runner's URL.
+URL ?=
+
+.PHONY: serve
+serve: $(VENV_STAMP) ## Serve ENV's deployed function on 127.0.0.1 in the background (pid in .local/run, log in .local/log).
+	$(VENV_PYTHON) scripts/local_services.py start --env '$(ENV)' $(if $(RUNNER_ARGS),-- $(RUNNER_ARGS))
+
+.PHONY: stop
+stop: ## Stop the local runner and the local AWS API by their recorded process ids.
+	$(VENV_PYTHON) scripts/local_services.py stop
+
+.PHONY: smoke
+smoke: $(VENV_STAMP) ## Check URL (default: the local runner) as Discord does, signing with ENV's test key if it has one.
+	@url='$(URL)'; \
+	if [ -z "$$url" ]; then \
+		url=$$(cat .local/run/runner.url 2>/dev/null) || { echo "No URL: pass URL=... or run make serve" >&2; exit 2; }; \
+	fi; \
+	key=(); if [ -f '.local/keys/$(ENV).key' ]; then key=(--env '$(ENV)'); fi; \
+	$(VENV_PYTHON) scripts/smoke.py "$$url" "$${key[@]}"
