@@ -1,6 +1,6 @@
 """Reproducible, runtime-checked AWS Lambda layer builds.
 
-``layer_build.py`` at the repository root is the entry point. This package holds
+``layer_build.py`` at the repository root is the entry point. This package has
 one concept per module: the runtime policy table, the pip step, the reproducible
 archive, the ELF audit, the build cache and Terraform's external-program protocol.
 """

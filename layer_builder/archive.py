@@ -1,8 +1,8 @@
 """Byte-reproducible zip archives.
 
 The same tree gives the same bytes on any machine, from any checkout path,
-under any umask and at any time: entries are sorted, every timestamp is one
-fixed value, modes are normalised, paths use ``/`` and nothing from the
+under any umask and at any time. Entries are sorted, every timestamp is one
+fixed value, modes are normalised and paths use ``/``. Nothing from the
 filesystem's metadata (owner, mtime, mode bits) reaches the archive.
 """
 
@@ -33,6 +33,8 @@ FILE_MODE = 0o100644
 DIRECTORY_MODE = 0o040755
 MSDOS_DIRECTORY_FLAG = 0x10
 UNIX_SYSTEM = 3
+# NOTE: deflate output is fixed for one zlib build. CPython linked against a
+# different implementation (zlib-ng, for example) may compress to other bytes.
 COMPRESS_LEVEL = 9
 
 SKIPPED_DIRECTORIES = frozenset({"__pycache__"})

@@ -1,4 +1,4 @@
-"""The two builds Terraform asks for: the dependency layer and the function zip."""
+"""The two builds that Terraform requests: the dependency layer and the function zip."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def build_layer(query: LayerQuery, workdir: Path, index_url: str | None) -> dict
     output_dir = prepare_output_dir(workdir / query.output_dir, query.output_dir)
 
     # NOTE: files that the requirements include with -r or -c are not part of
-    # the key; pin everything in the one file that the query names.
+    # the key. Pin everything in the one file that the query names.
     inputs = {
         "requirements_sha256": _sha256_text(requirements),
         "runtime": runtime.name,
@@ -153,28 +153,28 @@ def build_function(query: FunctionQuery, workdir: Path) -> dict[str, str]:
     return result
 
 
-def read_requirements(path: Path, shown: str) -> str:
+def read_requirements(path: Path, query_value: str) -> str:
     """Read the requirements file and reject one that names no package."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LayerBuildError(
-            f"requirements file {shown!r} not found (looked in {path.parent}): set"
+            f"requirements file {query_value!r} not found (looked in {path.parent}): set"
             " requirements to a path relative to the module directory"
         ) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise LayerBuildError(f"cannot read requirements file {shown!r}: {error}") from None
+        raise LayerBuildError(f"cannot read requirements file {query_value!r}: {error}") from None
 
     lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     if not any(lines):
         raise LayerBuildError(
-            f"requirements file {shown!r} is empty: list the layer's packages as pinned"
+            f"requirements file {query_value!r} is empty: list the layer's packages as pinned"
             " name==version lines"
         )
     return text
 
 
-def prepare_output_dir(path: Path, shown: str) -> Path:
+def prepare_output_dir(path: Path, query_value: str) -> Path:
     """Create the output directory and prove it is writable before any work starts."""
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ def prepare_output_dir(path: Path, shown: str) -> Path:
     except OSError as error:
         reason = error.strerror or str(error)
         raise LayerBuildError(
-            f"output directory {shown!r} is not writable ({reason}): set output_dir to a"
+            f"output directory {query_value!r} is not writable ({reason}): set output_dir to a"
             " writable directory"
         ) from None
     return path

@@ -1,6 +1,6 @@
 """Build cache: Terraform runs the program on every plan, refresh and destroy.
 
-A hit must return in well under a second and without network, so the cache
+A hit must return in well under a second and without network. So the cache
 maps a key of everything that decides the zip's bytes to a small manifest of
 the result. The key never contains an absolute path, so checkouts in
 different directories share hits.

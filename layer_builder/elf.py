@@ -25,7 +25,6 @@ MACHO_MAGICS = (
 PE_MAGIC = b"MZ"
 
 # Symbol-version families that the runtime table limits, e.g. GLIBC_2.33.
-VERSIONED_FAMILIES = ("GLIBC", "GLIBCXX", "CXXABI")
 _VERSION_NAME = re.compile(r"^(GLIBC|GLIBCXX|CXXABI)_(\d+(?:\.\d+)*)$")
 
 

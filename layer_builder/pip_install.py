@@ -77,9 +77,9 @@ def install(
 ) -> None:
     """Install the wheels listed in ``requirements`` into ``target`` for the Lambda platform.
 
-    pip's debug log goes to ``log_file``: with retries off, an unreachable index
-    shows up only there ("Could not fetch URL ..."), while the console says
-    just "No matching distribution".
+    pip's debug log goes to ``log_file``. With retries off, an unreachable index
+    shows up only there ("Could not fetch URL ..."), while the console prints
+    only "No matching distribution".
     """
     tags = platform_tags(runtime, architecture)
     command = [sys.executable, "-m", "pip", "install"]
@@ -182,7 +182,7 @@ def _last_error_line(text: str) -> str:
 def remove_host_dependent_files(target: Path) -> None:
     """Remove what ``pip install --target`` writes for the host rather than the layer.
 
-    ``bin/`` holds console scripts whose shebang is the host interpreter's path,
+    ``bin/`` contains console scripts whose shebang is the host interpreter's path,
     and each wheel's RECORD lists them as ``../../bin/NAME``. Lambda never runs
     them, so both go. ``direct_url.json`` records where a package was installed
     from, which can be an absolute path.

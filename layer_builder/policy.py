@@ -2,9 +2,11 @@
 
 Sources for the limits:
 
-- Runtime operating systems: AWS Lambda runtimes page. python3.9 to python3.11
-  run on Amazon Linux 2 (glibc 2.26); python3.12 and later run on Amazon Linux
-  2023 (glibc 2.34).
+- Runtime operating systems: the AWS Lambda runtimes page
+  (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html) pairs python3.9
+  to python3.11 with Amazon Linux 2 and python3.12 and later with Amazon Linux
+  2023. Their glibc versions, 2.26 and 2.34, are as quoted in apache/arrow
+  issue 38373 and aws/aws-lambda-rust-runtime issue 932.
 - libstdc++ symbol versions: the libstdc++ manual, "ABI Policy and Guidelines"
   (gcc.gnu.org/onlinedocs/libstdc++/manual/abi.html), which lists
   "GCC 7.2.0: GLIBCXX_3.4.24, CXXABI_1.3.11" (Amazon Linux 2 ships GCC 7.3, which
@@ -50,11 +52,6 @@ class Runtime:
     def python_version(self) -> str:
         """The ``X.Y`` form that pip's ``--python-version`` takes."""
         return f"{self.python[0]}.{self.python[1]}"
-
-    @property
-    def cpython_tag(self) -> str:
-        """The tag in version-specific extension names, ``cpython-311``."""
-        return f"cpython-{self.python[0]}{self.python[1]}"
 
 
 @dataclass(frozen=True)
@@ -107,8 +104,9 @@ LEGACY_ARCHES = {
     "manylinux1": ("x86_64",),
 }
 
-# Lambda quotas (AWS Lambda "Lambda quotas" page): 250 MB unzipped for the
-# function and all its layers, 50 MB for a zip uploaded directly with the API.
+# Lambda's default CodeSizeUnzipped (250 MB, the function and all its layers
+# extracted) and CodeSizeZipped (50 MB for a zip uploaded directly; larger zips
+# go through S3), from the AccountLimit type of the Lambda API reference.
 MAX_UNZIPPED_BYTES = 262_144_000
 MAX_DIRECT_UPLOAD_BYTES = 52_428_800
 
@@ -147,7 +145,7 @@ def platform_tags(runtime: Runtime, architecture: Architecture) -> list[str]:
 
 
 def suggest_newer_runtime(runtime: Runtime, glibc_needed: Version) -> Runtime | None:
-    """Return the oldest runtime of the same family whose glibc covers ``glibc_needed``."""
+    """Return the oldest runtime from ``runtime`` on whose glibc covers ``glibc_needed``."""
     for candidate in RUNTIMES.values():
         if candidate.python >= runtime.python and candidate.os.glibc >= glibc_needed:
             return candidate
