@@ -58,6 +58,50 @@ bench: $(VENV_STAMP) ## Run the benchmarks; record the figures in docs/BENCHMARK
 		$(VENV_PYTHON) "$$script"; \
 	done
 
+##@ Deployment
+
+# ENV=local runs the offline harness (tests/harness): a moto server on
+# 127.0.0.1 and a scratch copy of the module under .local/terraform, so the
+# repository's .terraform/, lock file and state stay untouched. Any other ENV
+# runs Terraform here against real AWS through scripts/terraform_env.sh, which
+# also reads BACKEND_CONFIG, PLAN_OUT, PLAN and AUTO_APPROVE.
+HARNESS := $(VENV_PYTHON) -m tests.harness
+LOCAL_KEY = $$($(VENV_PYTHON) scripts/dev_keys.py public $(ENV))
+
+.PHONY: init
+init: $(VENV_STAMP) ## Initialise Terraform for ENV (BACKEND_CONFIG=file.hcl for the S3 backend).
+ifeq ($(ENV),local)
+	$(HARNESS) init $(ENV)
+else
+	scripts/terraform_env.sh init '$(ENV)'
+endif
+
+.PHONY: plan
+plan: $(VENV_STAMP) ## Plan ENV's workspace with environments/ENV.tfvars (PLAN_OUT=file saves it).
+ifeq ($(ENV),local)
+	$(HARNESS) plan $(ENV) --var discord_public_key=$(LOCAL_KEY)
+else
+	scripts/terraform_env.sh plan '$(ENV)'
+endif
+
+.PHONY: deploy
+deploy: $(VENV_STAMP) ## Build and apply ENV (default local: moto, then the local endpoint; PLAN=file applies a saved plan).
+ifeq ($(ENV),local)
+	$(HARNESS) deploy $(ENV) --var discord_public_key=$(LOCAL_KEY)
+# Local endpoint: serve the deployed zips when the runner's `serve` target exists.
+	@if $(MAKE) -n serve >/dev/null 2>&1; then $(MAKE) --no-print-directory serve ENV=$(ENV); fi
+else
+	scripts/terraform_env.sh deploy '$(ENV)'
+endif
+
+.PHONY: destroy
+destroy: $(VENV_STAMP) ## Destroy every resource of ENV's workspace.
+ifeq ($(ENV),local)
+	$(HARNESS) destroy $(ENV) --var discord_public_key=$(LOCAL_KEY)
+else
+	scripts/terraform_env.sh destroy '$(ENV)'
+endif
+
 ##@ Discord
 
 # Guild commands appear at once, so GUILD_ID suits development; without it the

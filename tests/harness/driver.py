@@ -127,8 +127,9 @@ class Workspace:
             "workspace select", self.terraform.cmd("workspace select -or-create=true", name)
         )
 
-    def fmt_check(self) -> tuple[int, str, str]:
-        return self.terraform.cmd("fmt -check -recursive -diff")
+    def fmt_check(self, *paths: str) -> tuple[int, str, str]:
+        """Run ``fmt -check -diff`` on ``paths``, relative to the module directory."""
+        return self.terraform.cmd("fmt -check -diff", *paths)
 
     def validate(self) -> tuple[int, str, str]:
         return self.terraform.cmd("validate", no_color=IsFlagged)

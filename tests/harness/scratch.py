@@ -1,9 +1,9 @@
 """Scratch copies of the root module, so the harness never touches the user's files.
 
 Terraform keeps its lock file next to the configuration and its plugins in
-``.terraform/``. The harness therefore runs in a copy: the ``*.tf`` files and
-``environments/`` are copied, ``lambda-requirements.txt`` too (tests edit the
-copy), and the rest of the build inputs are symbolic links. Terraform's state,
+``.terraform/``. The harness therefore runs in a copy: the ``*.tf`` files,
+``environments/``, ``lambda/`` and ``lambda-requirements.txt`` are copied
+(tests edit the copy), and the layer builder is linked. Terraform's state,
 lock file, ``.terraform/`` and ``build/`` in the copy survive a refresh.
 
 When the AWS provider available offline predates ``invoked_via_function_url``
@@ -27,9 +27,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The first hashicorp/aws release that versions.tf accepts.
 PRODUCTION_AWS_FLOOR = (6, 29, 0)
 
-COPIED_DIRECTORIES = ("environments",)
+# The function source is copied too: a snapshot keeps the function zip stable
+# for the whole session while the working tree changes.
+COPIED_DIRECTORIES = ("environments", "lambda")
 COPIED_FILES = ("lambda-requirements.txt",)
-LINKED_INPUTS = ("lambda", "layer_build.py", "layer_builder")
+LINKED_INPUTS = ("layer_build.py", "layer_builder")
+IGNORED_IN_COPIES = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 # Backend settings stay out of the copy: its state is local and belongs to the
 # local AWS API, never to the S3 bucket of a real environment.
@@ -77,9 +80,11 @@ def sync(target: Path, aws_version: str | None, source: Path = REPO_ROOT) -> lis
 
     for name in COPIED_DIRECTORIES:
         destination = target / name
-        if destination.exists():
+        if destination.is_symlink():
+            destination.unlink()
+        elif destination.exists():
             shutil.rmtree(destination)
-        shutil.copytree(source / name, destination)
+        shutil.copytree(source / name, destination, ignore=IGNORED_IN_COPIES)
 
     for name in COPIED_FILES:
         shutil.copyfile(source / name, target / name)

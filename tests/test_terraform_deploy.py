@@ -1,0 +1,247 @@
+"""The root module applied with real Terraform and the AWS provider to a local moto server.
+
+One moto server and one scratch init serve the whole module. The tests run in
+file order and share workspace ``dev``: the last one destroys everything and
+checks that moto is empty. The layer build downloads real wheels from PyPI
+once; later plans hit the layer builder's cache.
+"""
+
+# ruff: noqa: F811  (pytest fixtures are imported by name and then requested as arguments)
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.harness.driver import Workspace
+from tests.harness.fixtures import aws, dev_outputs, harness, moto, public_key  # noqa: F401
+from tests.harness.scratch import REPO_ROOT
+from tests.harness.session import Session
+
+pytestmark = [pytest.mark.terraform, pytest.mark.pypi]
+
+DEV_VARS = "environments/dev.tfvars"
+PROD_VARS = "environments/prod.tfvars"
+PROJECT = "discord-bot"
+
+# Small, pure-Python and pinned, so the changed layer builds fast.
+EXTRA_REQUIREMENT = "six==1.17.0"
+
+NO_CHANGES = 0
+CHANGES_PRESENT = 2
+
+
+def plan_json(harness: Session, var_file: str, variables: dict[str, str]) -> dict[str, Any]:
+    """Plan into a file and return ``terraform show -json`` of it."""
+    plan_file = "harness.tfplan"
+    returncode, _, err = harness.workspace.plan(var_file, variables, out=plan_file)
+    assert returncode in (NO_CHANGES, CHANGES_PRESENT), err
+    try:
+        return harness.workspace.show_plan_json(plan_file)
+    finally:
+        (harness.module_dir / plan_file).unlink()
+
+
+def actions_by_address(plan: dict[str, Any]) -> dict[str, list[str]]:
+    return {change["address"]: change["change"]["actions"] for change in plan["resource_changes"]}
+
+
+def test_fmt_check_passes(harness: Session) -> None:
+    # The production files, not the scratch copy: the offline adaptation
+    # removes a line, which leaves the copy's alignment off.
+    production = Workspace(REPO_ROOT, harness.workspace.environment)
+
+    returncode, out, err = production.fmt_check(".", "environments")
+
+    assert returncode == 0, out + err
+
+
+def test_validate_passes(harness: Session) -> None:
+    returncode, out, err = harness.workspace.validate()
+    assert returncode == 0, out + err
+    assert "The configuration is valid" in out
+
+
+def test_apply_dev_creates_endpoint(dev_outputs: dict[str, Any]) -> None:
+    assert dev_outputs["function_name"] == f"{PROJECT}-dev"
+    assert dev_outputs["log_group_name"] == f"/aws/lambda/{PROJECT}-dev"
+    assert dev_outputs["function_url"].startswith("https://")
+    assert dev_outputs["layer_version_arn"].endswith(f":layer:{PROJECT}-dev:1")
+    assert dev_outputs["layer_zip"].startswith("./build/")
+
+
+def test_second_plan_has_no_changes(
+    harness: Session, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    harness.workspace.select("dev")
+    returncode, out, err = harness.workspace.plan(DEV_VARS, {"discord_public_key": public_key})
+    assert returncode == NO_CHANGES, out + err
+
+
+def test_function_configuration_in_moto(
+    aws: Any, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    config = aws("lambda").get_function_configuration(FunctionName=f"{PROJECT}-dev")
+
+    assert config["Handler"] == "lambda_function.lambda_handler"
+    assert config["Runtime"] == "python3.11"
+    assert config["Architectures"] == ["x86_64"]
+    assert config["MemorySize"] == 512
+    assert config["Timeout"] == 30
+    assert config["Environment"]["Variables"] == {"DISCORD_PUBLIC_KEY": public_key}
+    assert config["LoggingConfig"]["LogFormat"] == "JSON"
+    assert config["LoggingConfig"]["LogGroup"] == dev_outputs["log_group_name"]
+    assert [layer["Arn"] for layer in config["Layers"]] == [dev_outputs["layer_version_arn"]]
+
+
+def test_layer_matches_function_target(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    # moto answers GetLayerVersionByArn with a 500, so ask by name and number.
+    version = int(dev_outputs["layer_version_arn"].rsplit(":", 1)[1])
+    layer = aws("lambda").get_layer_version(LayerName=f"{PROJECT}-dev", VersionNumber=version)
+
+    assert layer["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["CompatibleArchitectures"] == ["x86_64"]
+    assert layer["Content"]["CodeSha256"] == dev_outputs["layer_base64sha256"]
+
+
+def test_role_policy_is_own_log_group_only(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    iam = aws("iam")
+    role = iam.get_role(RoleName=f"{PROJECT}-dev")["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    policy_names = iam.list_role_policies(RoleName=f"{PROJECT}-dev")["PolicyNames"]
+    document = iam.get_role_policy(RoleName=f"{PROJECT}-dev", PolicyName=policy_names[0])[
+        "PolicyDocument"
+    ]
+    attached = iam.list_attached_role_policies(RoleName=f"{PROJECT}-dev")["AttachedPolicies"]
+    resources = [
+        resource
+        for statement in document["Statement"]
+        for resource in (
+            [statement["Resource"]]
+            if isinstance(statement["Resource"], str)
+            else statement["Resource"]
+        )
+    ]
+
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert policy_names == ["write-logs"]
+    assert attached == []
+    assert "*" not in resources
+    assert resources == [
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{dev_outputs['log_group_name']}"
+        ":log-stream:*"
+    ]
+
+
+def test_log_group_retention_from_tfvars(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    groups = aws("logs").describe_log_groups(logGroupNamePrefix=dev_outputs["log_group_name"])
+
+    assert [group["retentionInDays"] for group in groups["logGroups"]] == [14]
+
+
+def test_public_access_statements(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    policy = json.loads(aws("lambda").get_policy(FunctionName=f"{PROJECT}-dev")["Policy"])
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+    url_config = aws("lambda").get_function_url_config(FunctionName=f"{PROJECT}-dev")
+
+    assert url_config["AuthType"] == "NONE"
+    assert statements["AllowPublicFunctionUrl"]["Action"] == "lambda:InvokeFunctionUrl"
+    assert statements["AllowInvokeViaFunctionUrl"]["Action"] == "lambda:InvokeFunction"
+
+
+def test_unchanged_rebuild_plans_nothing(
+    harness: Session, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    # Remove every zip and the builder's cache: the plan must rebuild from PyPI
+    # and still produce byte-identical zips.
+    shutil.rmtree(harness.module_dir / "build")
+    harness.workspace.select("dev")
+
+    returncode, out, err = harness.workspace.plan(DEV_VARS, {"discord_public_key": public_key})
+
+    assert returncode == NO_CHANGES, out + err
+    assert (harness.module_dir / dev_outputs["layer_zip"]).is_file()
+    assert (harness.module_dir / dev_outputs["function_zip"]).is_file()
+
+
+def test_requirements_change_publishes_one_layer_version(
+    harness: Session, aws: Any, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    requirements = harness.module_dir / "lambda-requirements.txt"
+    requirements.write_text(requirements.read_text() + f"{EXTRA_REQUIREMENT}\n")
+    harness.workspace.select("dev")
+    variables = {"discord_public_key": public_key}
+
+    actions = actions_by_address(plan_json(harness, DEV_VARS, variables))
+    changed = {address: action for address, action in actions.items() if action != ["no-op"]}
+    harness.workspace.apply(DEV_VARS, variables)
+    versions = aws("lambda").list_layer_versions(LayerName=f"{PROJECT}-dev")["LayerVersions"]
+    config = aws("lambda").get_function_configuration(FunctionName=f"{PROJECT}-dev")
+
+    assert changed == {
+        "aws_lambda_layer_version.dependencies": ["create", "delete"],
+        "aws_lambda_function.this": ["update"],
+    }
+    assert [version["Version"] for version in versions] == [2]
+    assert [layer["Arn"] for layer in config["Layers"]] == [versions[0]["LayerVersionArn"]]
+
+
+def test_dev_and_prod_coexist(
+    harness: Session, aws: Any, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    harness.workspace.select("prod")
+    harness.workspace.apply(PROD_VARS, {"discord_public_key": public_key})
+    prod_outputs = harness.workspace.outputs()
+    functions = {
+        function["FunctionName"] for function in aws("lambda").list_functions()["Functions"]
+    }
+    roles = {role["RoleName"] for role in aws("iam").list_roles()["Roles"]}
+
+    assert prod_outputs["function_name"] == f"{PROJECT}-prod"
+    assert prod_outputs["function_url"] != dev_outputs["function_url"]
+    assert {f"{PROJECT}-dev", f"{PROJECT}-prod"} <= functions
+    assert {f"{PROJECT}-dev", f"{PROJECT}-prod"} <= roles
+
+
+def test_default_workspace_rejected(harness: Session, public_key: str) -> None:
+    harness.workspace.select("default")
+
+    returncode, out, err = harness.workspace.plan(DEV_VARS, {"discord_public_key": public_key})
+
+    message = " ".join(err.split())  # Terraform wraps diagnostics at 80 columns
+    assert returncode == 1, out
+    assert 'The "default" workspace is not an environment' in message
+    assert "terraform workspace select -or-create=true dev" in message
+
+
+@pytest.mark.parametrize("bad_key", ["abc123", "g" * 64, "0" * 63, "0" * 65])
+def test_invalid_public_key_rejected(harness: Session, bad_key: str) -> None:
+    harness.workspace.select("dev")
+
+    returncode, out, err = harness.workspace.plan(DEV_VARS, {"discord_public_key": bad_key})
+
+    message = " ".join(err.split())
+    assert returncode == 1, out
+    assert "discord_public_key must be exactly 64 hexadecimal digits" in message
+
+
+def test_destroy_leaves_nothing(
+    harness: Session, aws: Any, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    for workspace, var_file in (("dev", DEV_VARS), ("prod", PROD_VARS)):
+        harness.workspace.select(workspace)
+        harness.workspace.destroy(var_file, {"discord_public_key": public_key})
+
+    lambda_client = aws("lambda")
+    functions = lambda_client.list_functions()["Functions"]
+    layers = lambda_client.list_layers()["Layers"]
+    roles = [role["RoleName"] for role in aws("iam").list_roles()["Roles"]]
+    log_groups = aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+
+    assert functions == []
+    assert layers == []
+    assert [role for role in roles if role.startswith(PROJECT)] == []
+    assert log_groups == []
