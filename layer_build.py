@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from layer_builder.errors import LayerBuildError
+from layer_builder.errors import LayerBuildError, missing_dependency
 from layer_builder.pip_install import INDEX_URL_VARIABLE
 from layer_builder.policy import ARCHITECTURES, RUNTIMES
 from layer_builder.protocol import (
@@ -158,8 +158,12 @@ def run_query(query: LayerQuery | FunctionQuery, index_url: str | None) -> dict[
 
 def run_check(options: argparse.Namespace) -> int:
     """Audit an existing zip and print a report; exit 1 when the runtime cannot load it."""
-    from layer_builder.audit import audit_zip
     from layer_builder.policy import get_architecture, get_runtime
+
+    try:
+        from layer_builder.audit import audit_zip
+    except ImportError as error:
+        raise missing_dependency(error) from None
 
     if not options.runtime or not options.architecture:
         raise LayerBuildError(

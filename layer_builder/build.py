@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from layer_builder import BUILDER_VERSION, bytecode, pip_install
 from layer_builder.archive import ArchiveInfo, list_tree, write_zip
 from layer_builder.cache import BuildCache, cache_key
-from layer_builder.errors import LayerBuildError
+from layer_builder.errors import LayerBuildError, missing_dependency
 from layer_builder.policy import (
     Architecture,
     Runtime,
@@ -84,7 +84,10 @@ def _build_layer_zip(
 ) -> dict[str, str]:
     """Install, compile, zip and audit in a temporary tree; return the cacheable result."""
     # pyelftools loads only for a build, which keeps cache hits fast.
-    from layer_builder.audit import AuditReport, audit_zip
+    try:
+        from layer_builder.audit import AuditReport, audit_zip
+    except ImportError as error:
+        raise missing_dependency(error) from None
 
     build_root = Path(tempfile.mkdtemp(prefix="layer-build-"))
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layer_builder.archive import file_sha256
+from layer_builder.errors import missing_dependency
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -42,7 +43,10 @@ class BuildCache:
 
     def lock(self, key: str) -> FileLock:
         """Return the lock that serialises builds of one key across processes."""
-        from filelock import FileLock  # only a miss needs it; keeps hits fast
+        try:
+            from filelock import FileLock  # only a miss needs it, which keeps hits fast
+        except ImportError as error:
+            raise missing_dependency(error) from None
 
         self.directory.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.directory / f"{key}{LOCK_SUFFIX}"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class LayerBuildError(Exception):
     """A failure the user can fix: the message names the value and the fix.
@@ -9,3 +11,12 @@ class LayerBuildError(Exception):
     The entry point prints ``str(error)`` as a single line on stderr and exits
     with status 1, which Terraform's external data source shows verbatim.
     """
+
+
+def missing_dependency(error: ImportError) -> LayerBuildError:
+    """Describe a missing builder dependency (pyelftools, filelock) and how to get it."""
+    return LayerBuildError(
+        f"{error.name or 'a dependency'} is not installed for {sys.executable}: run"
+        " layer_build.py with the project's virtual environment (make venv, then"
+        " .venv/bin/python) or pip install -r requirements-dev.txt"
+    )

@@ -214,3 +214,20 @@ def test_import_from_layer_in_isolated_interpreter(layer_x86_64, tmp_path):
     nacl_file, requests_version = completed.stdout.split()
     assert nacl_file.startswith(str(layer / "python"))
     assert requests_version == "2.34.2"
+
+
+def test_no_bytecode_when_host_differs(tmp_path):
+    runtime = "python3.13" if sys.version_info[:2] == (3, 12) else "python3.12"
+    workdir = make_workdir(tmp_path, requirements="idna==3.20\n")
+
+    completed = run_layer_build(stdin=layer_query(runtime=runtime), cwd=workdir)
+
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert result["filename"].startswith(f"build/layer-{runtime}-x86_64-")
+    assert result["packages"] == "idna==3.20"
+    assert result["glibc_required"] == "none"
+    assert result["platform_tags"] == "any"
+    names = list(zip_entries(workdir / result["filename"]))
+    assert "python/idna/__init__.py" in names
+    assert not [name for name in names if name.endswith(".pyc") or "__pycache__" in name]
