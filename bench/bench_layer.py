@@ -1,8 +1,9 @@
 """Benchmark layer_build.py: build wall time, zip sizes, and import time from the layer.
 
 Build: ``python layer_build.py`` with the query on stdin, as Terraform runs
-it, in a fresh module directory (cold: empty build cache; pip's own download
-cache is left as it is) and then again in the same directory (cached).
+it. Cold builds run in fresh module directories with an empty build cache,
+while pip's own download cache is left as it is. Cached calls run again in
+the directory of the last cold build.
 
 Sizes: the zip and the sum of its entries' uncompressed sizes.
 
