@@ -3,6 +3,11 @@
 This is the check that a plain ``pip install`` on a developer machine skips:
 it caught PyNaCl's manylinux_2_34 wheel, whose ``nacl/_sodium.abi3.so`` needs
 GLIBC_2.33 while Lambda's python3.11 runtime has glibc 2.26.
+
+NOTE: the shared libraries that a binary names in DT_NEEDED are not checked
+against what the runtime image provides. Manylinux wheels bundle every library
+outside the manylinux policy, so a layer built from manylinux tags only relies
+on that. A hand-built zip given to ``--check`` may not bundle them.
 """
 
 from __future__ import annotations
