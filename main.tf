@@ -7,6 +7,12 @@ locals {
   module_dir   = abspath(path.module)
   build_python = coalesce(var.build_python, "${local.module_dir}/.venv/bin/python")
   build_output = "build"
+
+  # layer_build.py returns paths relative to path.module, which keeps state
+  # equal across checkouts, unless the output directory resolves outside the
+  # module (a symbolic link); then the path is absolute.
+  layer_zip    = startswith(data.external.layer.result.filename, "/") ? data.external.layer.result.filename : "${path.module}/${data.external.layer.result.filename}"
+  function_zip = startswith(data.external.function_zip.result.filename, "/") ? data.external.function_zip.result.filename : "${path.module}/${data.external.function_zip.result.filename}"
 }
 
 ################################################################################
@@ -63,8 +69,7 @@ resource "aws_lambda_layer_version" "dependencies" {
   layer_name  = local.name
   description = "Python packages from lambda-requirements.txt for ${var.runtime} on ${var.architecture}"
 
-  # Relative to path.module, so another checkout path plans no replacement.
-  filename         = "${path.module}/${data.external.layer.result.filename}"
+  filename         = local.layer_zip
   source_code_hash = data.external.layer.result.base64sha256
 
   compatible_runtimes      = [var.runtime]
@@ -144,7 +149,7 @@ resource "aws_lambda_function" "this" {
   description   = "Discord interactions endpoint (${terraform.workspace})"
   role          = aws_iam_role.lambda.arn
 
-  filename         = "${path.module}/${data.external.function_zip.result.filename}"
+  filename         = local.function_zip
   source_code_hash = data.external.function_zip.result.base64sha256
   handler          = "lambda_function.lambda_handler"
   runtime          = var.runtime

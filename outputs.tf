@@ -24,11 +24,11 @@ output "log_group_name" {
 }
 
 output "layer_zip" {
-  description = "Path of the deployed layer zip, relative to this module's directory."
+  description = "Path of the deployed layer zip: relative to this module's directory, or absolute when build/ resolves outside it."
   value       = aws_lambda_layer_version.dependencies.filename
 }
 
 output "function_zip" {
-  description = "Path of the deployed function zip, relative to this module's directory."
+  description = "Path of the deployed function zip: relative to this module's directory, or absolute when build/ resolves outside it."
   value       = aws_lambda_function.this.filename
 }

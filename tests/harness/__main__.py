@@ -7,7 +7,9 @@
   while it answers, started on a free port of 127.0.0.1 otherwise;
 - ``.local/terraform/terraform.tfrc``: the generated Terraform CLI configuration;
 - ``.local/terraform/module/``: the scratch copy of the root module, with its own
-  ``.terraform/``, lock file, state and ``build/``.
+  ``.terraform/``, lock file and state. Its ``build/`` links to the repository's
+  ``build/``, where the local runner looks for the deployed zips and where the
+  layer builder keeps its cache.
 
 The user's ``.terraform/``, lock file and state in the repository are never touched.
 
@@ -38,6 +40,7 @@ log = logging.getLogger("tests.harness")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = REPO_ROOT / ".local" / "run"
 TERRAFORM_DIR = REPO_ROOT / ".local" / "terraform"
+BUILD_DIR = REPO_ROOT / "build"
 
 EXIT_FAILURE = 1
 
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     variables = parse_variables(args.var)
     var_file = args.var_file or f"environments/{args.env}.tfvars"
     server = moto_server.ensure_recorded(RUN_DIR)
-    session = open_session(TERRAFORM_DIR, server.url, init=True)
+    session = open_session(TERRAFORM_DIR, server.url, init=True, build_dir=BUILD_DIR)
     session.workspace.select(args.env)
 
     if args.command == "init":

@@ -63,8 +63,17 @@ def needs_adaptation(aws_version: str | None) -> bool:
     return tuple(int(part) for part in aws_version.split(".")) < PRODUCTION_AWS_FLOOR
 
 
-def sync(target: Path, aws_version: str | None, source: Path = REPO_ROOT) -> list[Adaptation]:
-    """Create or refresh the scratch copy of ``source`` in ``target``; return its adaptations."""
+def sync(
+    target: Path,
+    aws_version: str | None,
+    source: Path = REPO_ROOT,
+    build_dir: Path | None = None,
+) -> list[Adaptation]:
+    """Create or refresh the scratch copy of ``source`` in ``target``; return its adaptations.
+
+    With ``build_dir``, the copy's ``build/`` is a link to it, so the zips
+    (and the layer builder's cache) land there instead of inside the copy.
+    """
     target.mkdir(parents=True, exist_ok=True)
     _remove_stale_tf_files(source, target)
 
@@ -91,6 +100,9 @@ def sync(target: Path, aws_version: str | None, source: Path = REPO_ROOT) -> lis
 
     for name in LINKED_INPUTS:
         _link(source / name, target / name)
+    if build_dir is not None:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        _link(build_dir, target / "build")
 
     if needs_adaptation(aws_version) and len(adaptations) != 2:
         raise ScratchError(

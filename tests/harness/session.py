@@ -31,11 +31,16 @@ class Session:
         return self.workspace.module_dir
 
 
-def open_session(run_dir: Path, aws_endpoint: str, init: bool = True) -> Session:
-    """Prepare providers and the scratch copy in ``run_dir``, then run ``terraform init``."""
+def open_session(
+    run_dir: Path, aws_endpoint: str, init: bool = True, build_dir: Path | None = None
+) -> Session:
+    """Prepare providers and the scratch copy in ``run_dir``, then run ``terraform init``.
+
+    ``build_dir`` replaces the copy's own ``build/`` (see scratch.sync).
+    """
     setup = providers.prepare(run_dir)
     module_dir = run_dir / "module"
-    adaptations = scratch.sync(module_dir, setup.aws_version)
+    adaptations = scratch.sync(module_dir, setup.aws_version, build_dir=build_dir)
     for adaptation in adaptations:
         log.info("offline adaptation in %s: %s", adaptation.file, adaptation.description)
 
