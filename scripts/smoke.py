@@ -9,7 +9,7 @@ Usage:
 Checks, one output line each:
 
 1. A PING with an invalid signature must get 401. Discord sends such a request
-   before it accepts an endpoint URL, and rejects endpoints that answer it.
+   before it accepts an endpoint URL, and rejects an endpoint that accepts it.
 2. With the environment's private key: a signed PING must get 200 with
    `{"type": 1}` and `Content-Type: application/json`.
 3. With the private key: a signed `/ping` command must get a channel message
@@ -56,10 +56,10 @@ class ApplicationCommandType(IntEnum):
     CHAT_INPUT = 1
 
 
-# What a Lambda error type in a 502 body means for the person deploying.
+# Likely causes and fixes for the Lambda error types that a 502 body can name.
 ERROR_HINTS = {
     "Runtime.ImportModuleError": (
-        "the function cannot import a module: the layer lacks a package or holds one built "
+        "the function cannot import a module: the layer lacks a package or contains one built "
         "for another platform; rebuild the layer with layer_build.py and deploy again"
     ),
     "Runtime.UserCodeSyntaxError": "the function code does not compile on the runtime's Python",

@@ -32,15 +32,6 @@ def write_zip(path: Path, files: Mapping[str, str | bytes]) -> Path:
     return path
 
 
-def zip_directory(source: Path, path: Path, prefix: str = "") -> Path:
-    """Zip every file under `source`, skipping caches, with names under `prefix`."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(source.rglob("*")):
-            if file.is_file() and "__pycache__" not in file.parts:
-                archive.write(file, prefix + file.relative_to(source).as_posix())
-    return path
-
-
 def empty_layer_zip(path: Path) -> Path:
     """A layer with an empty python/ directory: no PyNaCl, no requests."""
     with zipfile.ZipFile(path, "w") as archive:

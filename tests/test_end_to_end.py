@@ -137,7 +137,7 @@ def test_background_start_and_stop(
 def test_runner_rejects_undeployed_build(
     tmp_path: Path, moto: MotoServer, harness: Session, local_outputs: dict[str, Any]
 ) -> None:
-    # An empty build directory holds none of the deployed zips.
+    # An empty build directory contains none of the deployed zips.
     options = runner_options(moto, harness, local_outputs)
     options[options.index("--build-dir") + 1] = str(tmp_path)
 

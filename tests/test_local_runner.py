@@ -17,6 +17,7 @@ import pytest
 import requests
 from local_runner_fixtures import (
     RUNNER,
+    RunningRunner,
     StartRunner,
     empty_layer_zip,
     runner_factory,
@@ -68,12 +69,13 @@ def start_runner(tmp_path: Path) -> Iterator[StartRunner]:
 CONFIG_VARIABLES = {"DISCORD_PUBLIC_KEY": "ab" * 32, "FROM_CONFIG": "deployed value"}
 
 
-@pytest.fixture
-def probe_args(tmp_path: Path) -> list[str]:
+@pytest.fixture(scope="module")
+def probe_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """Runner options for the probe handler with an empty layer and a 2 s timeout."""
-    function_zip = write_zip(tmp_path / "function.zip", {"lambda_function.py": PROBE_HANDLER})
-    layer_zip = empty_layer_zip(tmp_path / "layer.zip")
-    config = write_config(tmp_path / "config.json", CONFIG_VARIABLES, timeout=2)
+    workdir = tmp_path_factory.mktemp("probe")
+    function_zip = write_zip(workdir / "function.zip", {"lambda_function.py": PROBE_HANDLER})
+    layer_zip = empty_layer_zip(workdir / "layer.zip")
+    config = write_config(workdir / "config.json", CONFIG_VARIABLES, timeout=2)
     return [
         "--function-config",
         str(config),
@@ -84,14 +86,36 @@ def probe_args(tmp_path: Path) -> list[str]:
     ]
 
 
+# The developer's shell as the probe runner sees it: the runner's own
+# site-packages (with requests and PyNaCl) on PYTHONPATH, a different
+# DISCORD_PUBLIC_KEY and a variable the deployment does not have.
+SITE_PACKAGES = next(entry for entry in sys.path if entry.endswith("site-packages"))
+SHELL_ENVIRONMENT = {
+    **os.environ,
+    "PYTHONPATH": SITE_PACKAGES,
+    "DISCORD_PUBLIC_KEY": "from the shell",
+    "SHELL_ONLY": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def runner(
+    tmp_path_factory: pytest.TempPathFactory, probe_args: list[str]
+) -> Iterator[RunningRunner]:
+    """One runner of the probe handler shared by the module's tests."""
+    factory = runner_factory(tmp_path_factory.mktemp("probe-runner"))
+    start = next(factory)
+    yield start(*probe_args, env=SHELL_ENVIRONMENT)
+    next(factory, None)
+
+
 def probe(url: str, **kwargs: object) -> dict:
     response = requests.post(url, timeout=30, **kwargs)
     assert response.status_code == 200, response.text
     return json.loads(response.text)
 
 
-def test_binary_body_reaches_handler_base64(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
+def test_binary_body_reaches_handler_base64(runner: RunningRunner) -> None:
     body = b"\x00\x01binary\xff"
 
     result = probe(runner.url, data=body, headers={"Content-Type": "application/octet-stream"})
@@ -101,18 +125,14 @@ def test_binary_body_reaches_handler_base64(start_runner: StartRunner, probe_arg
     assert base64.b64decode(event["body"]) == body
 
 
-def test_json_body_reaches_handler_as_text(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_json_body_reaches_handler_as_text(runner: RunningRunner) -> None:
     result = probe(runner.url, data=b'{"type":1}', headers={"Content-Type": "application/json"})
 
     assert result["event"]["isBase64Encoded"] is False
     assert result["event"]["body"] == '{"type":1}'
 
 
-def test_header_case_and_method(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_header_case_and_method(runner: RunningRunner) -> None:
     result = probe(
         runner.url + "some/path?x=1",
         data=b"{}",
@@ -129,12 +149,9 @@ def test_header_case_and_method(start_runner: StartRunner, probe_args) -> None:
     assert event["requestContext"]["requestId"] == result["request_id"]
 
 
-def test_developer_packages_invisible(start_runner: StartRunner, probe_args) -> None:
+def test_developer_packages_invisible(runner: RunningRunner) -> None:
     # requests and PyNaCl are installed for the runner itself; the function
-    # must not see them, even through PYTHONPATH.
-    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
-    runner = start_runner(*probe_args, env={**os.environ, "PYTHONPATH": site_packages})
-
+    # must not see them, even through PYTHONPATH (see SHELL_ENVIRONMENT).
     result = probe(runner.url)
 
     assert result["requests_importable"] is False
@@ -147,10 +164,7 @@ def test_developer_packages_invisible(start_runner: StartRunner, probe_args) -> 
     assert result["sys_path"][2].endswith("/opt/python")
 
 
-def test_environment_from_deployment_only(start_runner: StartRunner, probe_args) -> None:
-    shell = {**os.environ, "DISCORD_PUBLIC_KEY": "from the shell", "SHELL_ONLY": "1"}
-    runner = start_runner(*probe_args, env=shell)
-
+def test_environment_from_deployment_only(runner: RunningRunner) -> None:
     environ = probe(runner.url)["environ"]
 
     assert environ["DISCORD_PUBLIC_KEY"] == CONFIG_VARIABLES["DISCORD_PUBLIC_KEY"]
@@ -161,17 +175,13 @@ def test_environment_from_deployment_only(start_runner: StartRunner, probe_args)
     assert environ["_HANDLER"] == "lambda_function.lambda_handler"
 
 
-def test_context_deadline_from_timeout(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_context_deadline_from_timeout(runner: RunningRunner) -> None:
     remaining = probe(runner.url)["remaining_ms"]
 
     assert 0 < remaining <= 2000
 
 
-def test_handler_exception_gives_502(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_handler_exception_gives_502(runner: RunningRunner) -> None:
     failed = requests.get(runner.url + "raise", timeout=30)
     after = requests.get(runner.url, timeout=30)
 
@@ -238,9 +248,7 @@ def test_init_errors_reported_as_lambda(
     assert message in response.json()["errorMessage"]
 
 
-def test_timeout_gives_502_then_recovers(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_timeout_gives_502_then_recovers(runner: RunningRunner) -> None:
     timed_out = requests.get(runner.url + "sleep", timeout=30)
     after = requests.get(runner.url, timeout=30)
 
@@ -252,9 +260,7 @@ def test_timeout_gives_502_then_recovers(start_runner: StartRunner, probe_args) 
     assert after.status_code == 200
 
 
-def test_worker_exit_gives_502_then_recovers(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_worker_exit_gives_502_then_recovers(runner: RunningRunner) -> None:
     exited = requests.get(runner.url + "exit", timeout=30)
     after = requests.get(runner.url, timeout=30)
 
@@ -264,9 +270,7 @@ def test_worker_exit_gives_502_then_recovers(start_runner: StartRunner, probe_ar
     assert after.status_code == 200
 
 
-def test_handler_print_goes_to_log(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_handler_print_goes_to_log(runner: RunningRunner) -> None:
     response = requests.get(runner.url + "print", timeout=30)
 
     assert response.status_code == 200
@@ -274,9 +278,7 @@ def test_handler_print_goes_to_log(start_runner: StartRunner, probe_args) -> Non
     assert "printed by the handler" in runner.wait_for_log("printed by the handler")
 
 
-def test_binary_response_decoded(start_runner: StartRunner, probe_args) -> None:
-    runner = start_runner(*probe_args)
-
+def test_binary_response_decoded(runner: RunningRunner) -> None:
     response = requests.get(runner.url + "binary", timeout=30)
     head = requests.head(runner.url + "binary", timeout=30)
 
@@ -292,9 +294,7 @@ def test_binary_response_decoded(start_runner: StartRunner, probe_args) -> None:
     ("path", "error_type"),
     [("invalid", "Runtime.InvalidResponse"), ("unserializable", "Runtime.MarshalError")],
 )
-def test_bad_result_gives_502(start_runner: StartRunner, probe_args, path, error_type) -> None:
-    runner = start_runner(*probe_args)
-
+def test_bad_result_gives_502(runner: RunningRunner, path, error_type) -> None:
     response = requests.get(runner.url + path, timeout=30)
 
     assert response.status_code == 502
@@ -317,9 +317,7 @@ def raw_request(url: str, request: bytes) -> bytes:
         (b"Transfer-Encoding: chunked", b"411"),
     ],
 )
-def test_malformed_request_rejected(start_runner: StartRunner, probe_args, header, status) -> None:
-    runner = start_runner(*probe_args)
-
+def test_malformed_request_rejected(runner: RunningRunner, header, status) -> None:
     reply = raw_request(runner.url, b"POST / HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n\r\n")
 
     assert reply.split(b" ", 2)[1] == status

@@ -141,8 +141,8 @@ def from_aws(
     layers = []
     for index, arn in enumerate(layer_arns):
         content = _layer_content(client, arn)
-        given = layer_zips[index] if layer_zips else None
-        layers.append(finder.match(given, content["CodeSha256"], f"layer {arn}"))
+        given_zip = layer_zips[index] if layer_zips else None
+        layers.append(finder.match(given_zip, content["CodeSha256"], f"layer {arn}"))
 
     return from_configuration(config, code, layers, region)
 
@@ -191,16 +191,19 @@ class ArtifactFinder:
         self.build_dirs = list(build_dirs)
         self._hashes: dict[Path, str] = {}
 
-    def match(self, given: Path | None, expected: str, what: str) -> Path:
-        """Return `given` if it has the expected hash, else the build zip that has it."""
-        if given is not None:
-            actual = self._hash(given)
+    def match(self, given_zip: Path | None, expected: str, artifact: str) -> Path:
+        """Return `given_zip` if it has the expected hash, else the build zip that has it.
+
+        `artifact` names the deployed artifact in messages, e.g. "layer <ARN>".
+        """
+        if given_zip is not None:
+            actual = self._hash(given_zip)
             if actual != expected:
                 raise DeploymentError(
-                    f"{given} (CodeSha256 {actual}) is not the deployed {what} "
+                    f"{given_zip} (CodeSha256 {actual}) is not the deployed {artifact} "
                     f"(CodeSha256 {expected}); deploy it first, or pass the zip that was deployed"
                 )
-            return given
+            return given_zip
 
         candidates = [
             candidate
@@ -210,11 +213,11 @@ class ArtifactFinder:
         ]
         for candidate in candidates:
             if self._hash(candidate) == expected:
-                log.info("deployed %s is %s", what, candidate)
+                log.info("deployed %s is %s", artifact, candidate)
                 return candidate
         searched = ", ".join(str(directory) for directory in self.build_dirs)
         raise DeploymentError(
-            f"no zip in {searched} matches the deployed {what} (CodeSha256 {expected}, "
+            f"no zip in {searched} matches the deployed {artifact} (CodeSha256 {expected}, "
             f"{len(candidates)} zips checked); run the deployment again so that the build "
             "directory and the deployed function agree, or pass --build-dir"
         )

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 # `isBase64Encoded: true`. Sources: the AWS Lambda Developer Guide states only
 # that binary content types are base64-encoded; AWS's own Function URL launch
 # slides (2022, https://speakerdeck.com/player/bf528d4f49d948b1b89ba21f3e262629,
-# slide 15) say a body is base64-encoded unless Content-Type is
+# slide 15) state that a body is base64-encoded unless Content-Type is
 # application/json or text/*; LocalStack's Function URL emulation
 # (localstack-core/localstack/services/lambda_/urlrouter.py) treats any type
 # containing "text", "json" or "xml" as text. This table takes the union, so
@@ -158,6 +158,9 @@ def _query_parameters(raw_query: str) -> dict[str, str]:
 
 
 def _event_body(body: bytes, content_type: str | None) -> tuple[str, bool]:
+    # NOTE: LocalStack also base64-encodes text bodies that are not ASCII. Which
+    # rule AWS applies to non-ASCII UTF-8 text is not documented; handlers
+    # must honour isBase64Encoded either way.
     if is_text_content_type(content_type):
         try:
             return body.decode("utf-8"), False

@@ -2,7 +2,7 @@
 
 A failed invocation becomes a 502 whose JSON body carries the Lambda error
 type and message, and the server keeps serving.
-NOTE: a real Function URL answers a failed invocation with a bare 502
+NOTE: a real Function URL responds to a failed invocation with a bare 502
 "Internal Server Error" and writes the error only to CloudWatch Logs.
 """
 

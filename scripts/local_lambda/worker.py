@@ -1,7 +1,7 @@
 """Worker that imports and invokes a Lambda handler inside the target interpreter.
 
 The runner starts this file as ``python -I -S -B worker.py TASK_DIR OPT_DIR HANDLER``
-with only the function's environment, so ``sys.path`` holds the standard
+with only the function's environment, so ``sys.path`` contains the standard
 library and nothing of the developer's: no site-packages, no PYTHONPATH, not
 even this file's directory. The worker then puts the task directory and the
 layer's directories in front, in the order the Lambda Python runtime uses
