@@ -41,9 +41,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = REPO_ROOT / ".local" / "run"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-# Terraform writes the zips to build/ next to the module it runs: the
-# repository for real environments, the harness's scratch copy for ENV=local.
-DEFAULT_BUILD_DIRS = [REPO_ROOT / "build", REPO_ROOT / ".local" / "terraform" / "module" / "build"]
+# Terraform writes the zips to build/ next to the module. The local job's
+# scratch copy links its build/ to this one, so one directory serves every ENV.
+DEFAULT_BUILD_DIRS = [REPO_ROOT / "build"]
 
 
 class UsageError(Exception):
@@ -88,8 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--build-dir",
         type=Path,
         action="append",
-        help="directory to search for the deployed zips by hash; repeatable (default: build/ "
-        "of the repository and of the local deployment's copy in .local/terraform/module)",
+        help="directory to search for the deployed zips by hash; repeatable "
+        f"(default: {DEFAULT_BUILD_DIRS[0]})",
     )
     artifacts.add_argument("--function-zip", type=Path, help="function zip (checked by hash)")
     artifacts.add_argument(
