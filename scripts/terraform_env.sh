@@ -5,7 +5,9 @@
 #
 # Each environment is a Terraform workspace with settings in
 # environments/ENV.tfvars. The workspace is selected, or created, before
-# every command. Variables read from the environment:
+# every command.
+#
+# Environment variables:
 #   TERRAFORM       Terraform binary (default: terraform)
 #   KEYS_PYTHON     interpreter for scripts/dev_keys.py (default: .venv/bin/python)
 #   BACKEND_CONFIG  file passed to `terraform init -backend-config=` (S3 backend)
@@ -101,8 +103,8 @@ case $command in
     deploy)
         select_workspace
         if [[ -n ${PLAN:-} ]]; then
-            # A saved plan already holds its variables; the zips it names must
-            # be in build/ exactly as `plan -out` left them.
+            # A saved plan already contains its variables. The zips it names
+            # must be in build/ exactly as `plan -out` left them.
             "$TERRAFORM" apply -input=false "$PLAN"
         else
             "$TERRAFORM" apply -input=false "-var-file=$var_file" "${key_args[@]}" \

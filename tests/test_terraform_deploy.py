@@ -98,7 +98,7 @@ def test_function_configuration_in_moto(
 
 
 def test_layer_matches_function_target(aws: Any, dev_outputs: dict[str, Any]) -> None:
-    # moto answers GetLayerVersionByArn with a 500, so ask by name and number.
+    # moto fails GetLayerVersionByArn with a 500, so request it by name and number.
     version = int(dev_outputs["layer_version_arn"].rsplit(":", 1)[1])
     layer = aws("lambda").get_layer_version(LayerName=f"{PROJECT}-dev", VersionNumber=version)
 

@@ -245,3 +245,92 @@ def test_standin_rejects_non_string_result(external_only: Workspace) -> None:
 
     assert returncode == 1
     assert "Unexpected External Program Results" in " ".join(err.split())
+
+
+@pytest.fixture
+def deploy_script(tmp_path: Path) -> Path:
+    """A copy of scripts/terraform_env.sh with the environments, and a Terraform that records.
+
+    The recorder appends its arguments to terraform.log and exits 0, so the
+    tests see every command the script would run without running Terraform.
+    """
+    (tmp_path / "scripts").mkdir()
+    for name in ("terraform_env.sh", "dev_keys.py"):
+        shutil.copy2(REPO_ROOT / "scripts" / name, tmp_path / "scripts" / name)
+    shutil.copytree(REPO_ROOT / "environments", tmp_path / "environments")
+    recorder = tmp_path / "terraform"
+    recorder.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "terraform.log"}\n')
+    recorder.chmod(0o755)
+    return tmp_path
+
+
+def run_deploy_script(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "TERRAFORM": str(root / "terraform"),
+        "KEYS_PYTHON": sys.executable,
+    }
+    return subprocess.run(
+        ["bash", str(root / "scripts" / "terraform_env.sh"), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+
+def recorded_commands(root: Path) -> list[str]:
+    log_file = root / "terraform.log"
+    return log_file.read_text().splitlines() if log_file.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ("default", "the 'default' workspace is not an environment"),
+        ("staging", "environments/staging.tfvars not found"),
+        ("../prod", "invalid environment name '../prod'"),
+        ("prod", "does not set discord_public_key"),
+    ],
+)
+def test_deploy_script_rejects_environment(deploy_script: Path, env: str, expected: str) -> None:
+    completed = run_deploy_script(deploy_script, "plan", env)
+
+    assert completed.returncode == 1
+    assert expected in completed.stderr
+    assert recorded_commands(deploy_script) == []
+
+
+def test_deploy_script_passes_dev_test_key(deploy_script: Path) -> None:
+    completed = run_deploy_script(deploy_script, "plan", "dev")
+    commands = recorded_commands(deploy_script)
+    key_file = deploy_script / ".local" / "keys" / "dev.key"
+
+    assert completed.returncode == 0, completed.stderr
+    assert commands[0] == "init -input=false"
+    assert commands[1] == "workspace select -or-create=true dev"
+    assert commands[2].startswith("plan -input=false -var-file=environments/dev.tfvars ")
+    assert re.fullmatch(r".* -var=discord_public_key=[0-9a-f]{64}", commands[2])
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_deploy_script_applies_saved_plan(deploy_script: Path) -> None:
+    (deploy_script / ".terraform").mkdir()
+    completed = subprocess.run(
+        ["bash", str(deploy_script / "scripts" / "terraform_env.sh"), "deploy", "prod"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TERRAFORM": str(deploy_script / "terraform"),
+            "PLAN": "build/prod.tfplan",
+        },
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert recorded_commands(deploy_script) == [
+        "workspace select -or-create=true prod",
+        "apply -input=false build/prod.tfplan",
+        "output function_url",
+    ]

@@ -4,7 +4,7 @@
 ``ENV=local`` call this module. It keeps everything under ``.local/``:
 
 - ``.local/run/moto.pid``, ``moto.url``, ``moto.log``: the moto server, reused
-  while it answers, started on a free port of 127.0.0.1 otherwise;
+  while it responds, started on a free port of 127.0.0.1 otherwise;
 - ``.local/terraform/terraform.tfrc``: the generated Terraform CLI configuration;
 - ``.local/terraform/module/``: the scratch copy of the root module, with its own
   ``.terraform/``, lock file and state. Its ``build/`` links to the repository's

@@ -1,13 +1,12 @@
 """pytest fixtures for the Terraform tests: one moto server and one scratch init per session.
 
-Import them into a test module with ``from tests.harness.fixtures import *``
-semantics spelled out (each name imported explicitly), so pytest finds them.
+A test module imports each fixture it uses by name, so pytest finds them
+there without a shared conftest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -67,7 +66,3 @@ def dev_outputs(harness: Session, public_key: str) -> dict[str, Any]:
     harness.workspace.select("dev")
     harness.workspace.apply("environments/dev.tfvars", {"discord_public_key": public_key})
     return harness.workspace.outputs()
-
-
-def module_file(session: Session, name: str) -> Path:
-    return session.module_dir / name

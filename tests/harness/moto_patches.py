@@ -3,9 +3,9 @@
 moto 5.2.5 ignores a function's ``LoggingConfig``: GetFunction never returns
 it, so the AWS provider would plan to add ``logging_config`` on every run and
 a second plan would never be empty. This module stores the field on create and
-update and returns it the way AWS does (``LogFormat`` Text and the default log
-group when unset; INFO levels when JSON is set without levels), then starts
-moto's own server with the given arguments.
+update and returns it the way AWS does. An unset field reads as ``LogFormat``
+Text with the default log group, and JSON without levels gets INFO levels.
+Then it starts moto's own server with the given arguments.
 
 Run as ``python -m tests.harness.moto_patches -H 127.0.0.1 -p PORT``.
 """

@@ -50,7 +50,7 @@ def free_port() -> int:
 
 
 def is_responding(url: str) -> bool:
-    """Return whether a moto server answers at ``url`` (its management API)."""
+    """Return whether a moto server responds at ``url`` (its management API)."""
     try:
         with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as response:
             return response.status == 200
@@ -69,7 +69,7 @@ def is_alive(pid: int) -> bool:
 
 
 def start(log_path: Path) -> tuple[MotoServer, subprocess.Popen[bytes]]:
-    """Start a moto server on a free port and wait until it answers.
+    """Start a moto server on a free port and wait until it responds.
 
     The server runs in its own session, so it outlives the make target that
     started it; its output goes to ``log_path``.
@@ -108,7 +108,7 @@ def start(log_path: Path) -> tuple[MotoServer, subprocess.Popen[bytes]]:
 
 
 def ensure_recorded(run_dir: Path) -> MotoServer:
-    """Reuse the server recorded in ``run_dir`` if it still answers, else start and record one."""
+    """Reuse the server recorded in ``run_dir`` if it still responds, else start and record one."""
     recorded = read_recorded(run_dir)
     if (
         recorded is not None

@@ -11,7 +11,7 @@ Sources, chosen by ``TF_HARNESS_PROVIDERS`` (default ``auto``):
   default /opt/tf-plugins). hashicorp/external also comes from the mirror when
   it is there; otherwise the test-only stand-in is installed in a mirror of
   its own. No network access at all.
-- ``auto``: ``mirror`` when the mirror holds hashicorp/aws, else ``registry``.
+- ``auto``: ``mirror`` when the mirror contains hashicorp/aws, else ``registry``.
   It never probes the network.
 """
 
