@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -226,6 +227,36 @@ def test_invalid_public_key_rejected(harness: Session, bad_key: str) -> None:
     message = " ".join(err.split())
     assert returncode == 1, out
     assert "discord_public_key must be exactly 64 hexadecimal digits" in message
+
+
+def test_s3_backend_keeps_state_per_workspace(harness: Session, aws: Any, tmp_path: Path) -> None:
+    # The documented backend set-up, against moto's S3: backend.tf.example as
+    # backend.tf, environments/backend-s3.hcl, and a built-in resource only.
+    shutil.copy(REPO_ROOT / "backend.tf.example", tmp_path / "backend.tf")
+    (tmp_path / "main.tf").write_text(
+        'resource "terraform_data" "probe" {\n  input = terraform.workspace\n}\n'
+    )
+    aws("s3").create_bucket(Bucket="state-bucket")
+    workspace = Workspace(tmp_path, harness.workspace.environment)
+    init = workspace.terraform.cmd(
+        "init",
+        input=False,
+        backend_config=[
+            str(REPO_ROOT / "environments" / "backend-s3.hcl"),
+            "bucket=state-bucket",
+            "use_path_style=true",
+        ],
+    )
+    assert init[0] == 0, init[2]
+
+    for name in ("dev", "prod"):
+        workspace.select(name)
+        workspace.apply(None)
+    keys = [
+        item["Key"] for item in aws("s3").list_objects_v2(Bucket="state-bucket").get("Contents", [])
+    ]
+
+    assert keys == ["discord-bot/dev/terraform.tfstate", "discord-bot/prod/terraform.tfstate"]
 
 
 def test_destroy_leaves_nothing(
