@@ -3,9 +3,13 @@
 Every Terraform process gets its environment from here:
 
 - ``CHECKPOINT_DISABLE=1`` and the generated CLI configuration;
-- ``AWS_ENDPOINT_URL`` pointing at moto, with fixed test credentials, and the
-  user's AWS profile, session token and config files hidden, so nothing can
-  reach a real account. The provider block in versions.tf is unchanged.
+- ``AWS_ENDPOINT_URL`` pointing at moto, with fixed test credentials. The
+  user's AWS profile, session token, config files and the instance metadata
+  service are hidden, so the provider never picks up real credentials.
+
+The provider block in versions.tf is unchanged: moto implements STS
+GetCallerIdentity, so the provider's credential and account checks pass
+without any ``skip_*`` setting.
 
 python-terraform 0.10.1 on Terraform 1.11 needs care: ``apply`` takes
 ``skip_plan=True`` (which becomes ``-auto-approve``), ``destroy`` adds the

@@ -11,6 +11,9 @@ documented protocol of the `external` data source:
 
 Nothing outside tests/ may reference this module. Deployments to real AWS use
 the real provider from the Terraform Registry.
+
+NOTE: the `tf` runner caches a self-signed TLS certificate for the plugin
+connection in ~/.cache/tf-python-provider, outside the repository.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ class ExternalProvider(Provider):
 
 
 def _find_executable(program: str) -> str | None:
-    """Resolve the program as the real provider does: through PATH unless it names a path."""
+    """Resolve the program through PATH unless it contains a "/", as Go's exec.LookPath does."""
     if os.sep in program:
         return program if os.access(program, os.X_OK) else None
     return shutil.which(program)
