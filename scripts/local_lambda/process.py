@@ -86,7 +86,12 @@ def _extract(archive: Path, target: Path) -> None:
 
 
 def check_architecture(deployment: Deployment) -> None:
-    """Reject a function whose architecture this machine cannot execute natively."""
+    """Reject a function whose architecture this machine cannot execute natively.
+
+    NOTE: native libraries load against the host's glibc, which is usually
+    newer than Lambda's (2.26 for python3.11), so a binary that needs a newer
+    glibc still imports here. layer_build.py's audit rejects such a layer.
+    """
     machine = platform.machine().lower()
     if machine not in HOST_MACHINES.get(deployment.architecture, set()):
         raise RuntimeSetupError(

@@ -61,6 +61,8 @@ class FunctionUrlHandler(BaseHTTPRequestHandler):
 
         body, problem = self._read_body()
         if problem is not None:
+            # The body was not read, so the connection cannot carry another request.
+            self.close_connection = True
             self._send(problem)
             self._log_outcome(request_id, problem.status, started)
             return
@@ -98,7 +100,6 @@ class FunctionUrlHandler(BaseHTTPRequestHandler):
                 HTTPStatus.BAD_REQUEST, f"invalid Content-Length {length_header!r}"
             )
         if length > MAX_BODY_BYTES:
-            self.close_connection = True
             return b"", _plain_error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"request body of {length} bytes exceeds Lambda's {MAX_BODY_BYTES}-byte limit",
