@@ -11,6 +11,9 @@ tests that share this moto server expect it empty after their own destroy.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import dev_keys
 import pytest
 import requests
 from local_lambda import background
-from local_runner_fixtures import RunningRunner, StartRunner, run_smoke, runner_factory
+from local_runner_fixtures import RUNNER, RunningRunner, StartRunner, run_smoke, runner_factory
 
 from tests.harness.fixtures import aws, harness, moto  # noqa: F401
 from tests.harness.moto_server import MotoServer
@@ -147,3 +150,35 @@ def test_runner_rejects_undeployed_build(
     assert "exited with status 2 before serving" in str(error.value)
     assert "no zip in" in str(error.value)
     assert "matches the deployed code of function" in str(error.value)
+
+
+def test_runner_reads_terraform_outputs(
+    start_runner: StartRunner,
+    tmp_path: Path,
+    moto: MotoServer,
+    harness: Session,
+    local_outputs: dict[str, Any],
+) -> None:
+    # The shape of `terraform output -json`: each output is {"value": ...}.
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps({n: {"value": v} for n, v in local_outputs.items()}))
+    options = runner_options(moto, harness, local_outputs)[:-2]  # without --function-name
+
+    runner = start_runner(*options, "--terraform-outputs", str(outputs_file))
+
+    assert f"serving {local_outputs['function_name']}" in runner.log()
+
+
+def test_runner_reports_missing_function(
+    tmp_path: Path, moto: MotoServer, harness: Session, local_outputs: dict[str, Any]
+) -> None:
+    options = runner_options(moto, harness, local_outputs)
+    options[-1] = "discord-bot-missing"
+
+    result = subprocess.run(
+        [sys.executable, str(RUNNER), *options], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert f"cannot read function 'discord-bot-missing' from {moto.url}" in result.stderr
+    assert "ResourceNotFoundException" in result.stderr
