@@ -6,9 +6,10 @@ deployed, lays them out as /var/task and /opt, and runs the handler with the
 runtime's interpreter in isolated mode. Requests to http://127.0.0.1:PORT/
 become Function URL events (payload format 2.0).
 
-Typical use, after `make deploy`:
+Typical use, after `make deploy` (which runs it through `make serve`):
 
-    python scripts/local_runner.py --env local --function-name discord-endpoint-local
+    python scripts/local_runner.py --env local    # serves the only function named *-local
+    python scripts/local_runner.py --env dev --function-name discord-bot-dev   # AWS credentials
 
 Without a Lambda API, give a saved GetFunctionConfiguration response and the zips:
 
@@ -183,7 +184,12 @@ def serve(args: argparse.Namespace, target: deployment.Deployment) -> None:
     with tempfile.TemporaryDirectory(prefix="local-runner-") as scratch:
         layout = process.unpack(target, Path(scratch))
         function = process.LocalFunction(target, layout, interpreter)
-        server = FunctionUrlServer((args.host, args.port), function)
+        try:
+            server = FunctionUrlServer((args.host, args.port), function)
+        except OSError as error:
+            raise process.RuntimeSetupError(
+                f"cannot listen on {args.host}:{args.port}: {error}; pass another --port"
+            ) from error
 
         def request_shutdown(signum: int, _frame: object) -> None:
             log.info("received signal %s, stopping", signum)

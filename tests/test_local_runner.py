@@ -387,3 +387,13 @@ def test_undeployed_zip_rejected(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{rebuilt} (CodeSha256" in result.stderr
     assert "is not the deployed function code" in result.stderr
+
+
+def test_busy_port_rejected(runner: RunningRunner, probe_args) -> None:
+    port = runner.url.rstrip("/").rsplit(":", 1)[1]
+
+    result = run_runner_cli(*probe_args, "--port", port)
+
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "pass another --port" in result.stderr

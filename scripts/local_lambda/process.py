@@ -194,6 +194,9 @@ class Worker:
             cwd=layout.task_dir,
             text=True,
             encoding="utf-8",
+            # Ctrl-C on the runner must not interrupt a handler mid-request;
+            # the runner stops the worker itself.
+            start_new_session=True,
         )
         self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         threading.Thread(target=self._read_protocol, daemon=True).start()
