@@ -335,6 +335,8 @@ class LocalFunction:
         error = worker.wait_init()
         if error is not None:
             log.error("init failed: %s: %s", error.error_type, error.message)
+            if error.stack_trace:
+                log.error("init traceback:\n%s", "".join(error.stack_trace).rstrip())
             worker.stop()
             return error
         self._worker = worker
