@@ -103,12 +103,12 @@ def test_invoke_request_is_well_formed(aws_credentials):
 def test_invoke_default_client_accepted(aws_credentials):
     create_function()
 
-    # Raises InvokeError unless moto answers 202 Accepted.
+    # Raises InvokeError unless moto returns 202 Accepted.
     LambdaInvoker(FUNCTION_NAME)(EVENT)
 
 
 def stubbed_client(stub: Callable[[Stubber], None]) -> Callable[[], Any]:
-    """Return a client factory whose client answers from botocore's Stubber."""
+    """Return a client factory whose client returns the responses queued in botocore's Stubber."""
 
     def factory() -> Any:
         client = make_lambda_client()
