@@ -50,7 +50,8 @@ data "external" "layer" {
 
 # The function zip comes from the same builder rather than the archive
 # provider: its entries have fixed timestamps and modes, so the hash depends on
-# the code only and a fresh checkout plans no change.
+# the code only and a fresh checkout plans no change. It also saves a provider
+# that offline machines would have to mirror.
 data "external" "function_zip" {
   program     = [local.build_python, "${local.module_dir}/layer_build.py"]
   working_dir = path.module
