@@ -4,7 +4,9 @@ Init reads `DISCORD_PUBLIC_KEY` (64 hex characters) and, optionally,
 `DISCORD_TIMESTAMP_MAX_SKEW_SECONDS` (default 300), builds the Ed25519 key once
 and registers the commands. A missing or malformed variable raises
 `ConfigurationError` here, so the function fails at init with a message
-naming the variable.
+naming the variable. `DISCORD_API_BASE_URL` (optional) is the API that the
+asynchronous run of a slow command edits its response through, and Lambda's
+own `AWS_LAMBDA_FUNCTION_NAME` names the function that slow commands invoke.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ from typing import Any
 
 from discord_endpoint import commands  # noqa: F401 - registers the commands
 from discord_endpoint.config import load_settings
+from discord_endpoint.deferral import Deferrer, is_deferred_event
 from discord_endpoint.endpoint import Endpoint
+from discord_endpoint.followup import FollowUpRunner
 from discord_endpoint.registry import registry
 
-endpoint = Endpoint.from_settings(load_settings(os.environ), registry)
+settings = load_settings(os.environ)
+endpoint = Endpoint.from_settings(settings, registry, Deferrer.from_environ(os.environ))
+followups = FollowUpRunner.from_settings(settings, registry, os.environ)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Return the response to one request from a Function URL or API Gateway."""
+    """Return the response to one request from a Function URL or API Gateway.
+
+    A deferred-command event, which this function sends itself and which has
+    no HTTP event key, runs the command instead (see `deferral`).
+    """
+    if is_deferred_event(event):
+        return followups.run(event, context)
     return endpoint.handle(event)

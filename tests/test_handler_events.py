@@ -218,4 +218,4 @@ def test_handler_does_not_import_requests(public_key_hex):
 def test_reload_keeps_registry(handler_module):
     reloaded = importlib.reload(handler_module)
 
-    assert sorted(reloaded.registry.commands) == ["echo", "ping"]
+    assert sorted(reloaded.registry.commands) == ["echo", "ping", "wait"]

@@ -241,7 +241,7 @@ def test_interaction_repr_omits_token():
 def test_definitions_shipped_commands(handler_module):
     definitions = handler_module.registry.definitions()
 
-    assert [d["name"] for d in definitions] == ["echo", "ping"]
+    assert [d["name"] for d in definitions] == ["echo", "ping", "wait"]
     assert definitions[0]["options"] == [
         {
             "type": 3,

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import responses
 from .config import Settings
+from .deferral import Deferrer, SignedRequest
 from .events import HttpEvent, MalformedEventError
 from .interaction import Interaction, InvalidInteractionError
 from .registry import Registry
@@ -37,15 +38,20 @@ class Endpoint:
         verifier: SignatureVerifier,
         registry: Registry,
         clock: Callable[[], float] = time.time,
+        *,
+        deferrer: Deferrer | None = None,
     ) -> None:
         self._verifier = verifier
         self._registry = registry
+        self._deferrer = deferrer
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, registry: Registry) -> Endpoint:
+    def from_settings(
+        cls, settings: Settings, registry: Registry, deferrer: Deferrer | None = None
+    ) -> Endpoint:
         verifier = SignatureVerifier(settings.public_key, settings.max_skew_seconds)
-        return cls(verifier, registry)
+        return cls(verifier, registry, deferrer=deferrer)
 
     def handle(self, event: Any) -> dict[str, Any]:
         """Return the proxy response for `event` and log one line about it.
@@ -132,7 +138,14 @@ class Endpoint:
         log_fields["interaction_type"] = interaction.type
         log_fields["command"] = interaction.command_name or interaction.custom_id
 
-        result = route(self._registry, interaction)
+        # A slow command gets type 5 now and runs in an asynchronous invocation,
+        # which verifies the same signed request again (see `deferral`).
+        result = None
+        if self._deferrer is not None:
+            signed = SignedRequest(timestamp, signature, body)
+            result = self._deferrer.defer_if_slow(self._registry, interaction, signed)
+        if result is None:
+            result = route(self._registry, interaction)
         if result.status != HTTPStatus.OK:
             log_fields["error"] = result.payload.get("error")
         return responses.http_response(result.status, result.payload), result.outcome

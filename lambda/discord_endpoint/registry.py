@@ -72,6 +72,8 @@ class Option(NamedTuple):
     choices: tuple[Choice, ...] = ()
     autocomplete: bool = False
     max_length: int | None = None  # STRING only, 1 to 6000
+    min_value: int | float | None = None  # INTEGER and NUMBER only
+    max_value: int | float | None = None  # INTEGER and NUMBER only
 
     def definition(self) -> dict[str, Any]:
         definition: dict[str, Any] = {
@@ -86,6 +88,10 @@ class Option(NamedTuple):
             definition["autocomplete"] = True
         if self.max_length is not None:
             definition["max_length"] = self.max_length
+        if self.min_value is not None:
+            definition["min_value"] = self.min_value
+        if self.max_value is not None:
+            definition["max_value"] = self.max_value
         return definition
 
 
@@ -97,9 +103,8 @@ class Command(NamedTuple):
     handler: Handler
     options: tuple[Option, ...] = ()
     autocomplete: AutocompleteHandler | None = None
-    # NOTE: `slow` marks a command that should get a deferred reply (type 5)
-    # and run in an asynchronous self-invocation. Deferral is not implemented
-    # yet, so the router still runs slow commands inline.
+    # A slow command gets a deferred reply (type 5) and runs in an asynchronous
+    # invocation of the function, which then edits the reply (see `deferral`).
     slow: bool = False
 
     def definition(self) -> dict[str, Any]:
@@ -231,6 +236,22 @@ def _check_command(name: str, description: str, options: tuple[Option, ...]) -> 
             option.type != OptionType.STRING or not 1 <= option.max_length <= MAX_STRING_LENGTH
         ):
             raise ValueError(f"{where}: max_length needs a STRING option and 1 to 6000")
+        _check_bounds(where, option)
+
+
+def _check_bounds(where: str, option: Option) -> None:
+    if option.min_value is None and option.max_value is None:
+        return
+    if option.type not in (OptionType.INTEGER, OptionType.NUMBER):
+        raise ValueError(f"{where}: min_value and max_value need an INTEGER or NUMBER option")
+    if (
+        option.min_value is not None
+        and option.max_value is not None
+        and option.min_value > option.max_value
+    ):
+        raise ValueError(
+            f"{where}: min_value {option.min_value} is greater than max_value {option.max_value}"
+        )
 
 
 def _check_name(where: str, name: str) -> None:

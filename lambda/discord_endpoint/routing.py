@@ -54,8 +54,8 @@ def _route_command(registry: Registry, interaction: Interaction) -> RouteResult:
         reply = responses.message(f"Unknown command /{name}.", ephemeral=True)
         return RouteResult(HTTPStatus.OK, reply, "unknown_command")
 
-    # NOTE: `command.slow` is not acted on yet; slow commands run inline and
-    # must finish within Discord's 3-second reply deadline.
+    # A slow command reaches this point only when the endpoint has no deferrer
+    # (outside Lambda); it then runs inline, within Discord's 3 seconds.
     return _run(command.handler, interaction, f"/{name}")
 
 

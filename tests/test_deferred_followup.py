@@ -1,0 +1,350 @@
+"""The asynchronous run of deferred commands: verification, deadlines and the follow-up PATCH."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+from deferred_support import (  # noqa: F401 - fixtures
+    APPLICATION_ID,
+    INTERACTION_TOKEN,
+    LambdaContext,
+    command_body,
+    discord_fixture,
+    discord_server_fixture,
+    edit_path,
+    wait_options,
+)
+from discord_endpoint import commands, responses
+from discord_endpoint.deferral import SignedRequest, build_deferred_event
+from discord_endpoint.followup import (
+    TOKEN_LIFETIME_SECONDS,
+    FollowUpRunner,
+    interaction_created_at,
+    message_from_reply,
+    seconds_left,
+)
+from discord_endpoint.registry import Registry
+from discord_endpoint.signature import SignatureVerifier
+from discord_endpoint.webhook import WebhookClient
+from nacl.signing import SigningKey
+from pytest_httpserver import HTTPServer
+
+OUR_LOGGERS = ("discord_endpoint",)
+
+
+def signed_event(key: SigningKey, body: bytes, timestamp: float | None = None) -> dict[str, Any]:
+    """Return the deferred event for `body`, signed by `key` as Discord signs requests."""
+    stamp = str(int(time.time() if timestamp is None else timestamp))
+    signature = key.sign(stamp.encode() + body).signature.hex()
+    return build_deferred_event(SignedRequest(stamp, signature, body))
+
+
+def our_log(caplog: pytest.LogCaptureFixture) -> str:
+    """Return the text of this project's log records; the stand-in server logs its own URLs."""
+    return "\n".join(
+        record.getMessage() for record in caplog.records if record.name.startswith(OUR_LOGGERS)
+    )
+
+
+@pytest.fixture
+def slow_registry() -> Registry:
+    slow_commands = Registry()
+
+    @slow_commands.command("slowpoke", "Report the time left", slow=True)
+    def slowpoke(interaction):
+        return responses.message(f"left={seconds_left():.0f}", ephemeral=True)
+
+    @slow_commands.command("broken", "Raise", slow=True)
+    def broken(interaction):
+        raise RuntimeError("handler bug")
+
+    @slow_commands.command("modal", "Return a reply that cannot follow a deferral", slow=True)
+    def modal(interaction):
+        return {"type": 9, "data": {"custom_id": "m", "title": "t", "components": []}}
+
+    @slow_commands.command("quick", "Not slow")
+    def quick(interaction):
+        return responses.message("quick")
+
+    return slow_commands
+
+
+@pytest.fixture
+def runner_for(signing_key: SigningKey, discord: HTTPServer):
+    def build(registry: Registry) -> FollowUpRunner:
+        verifier = SignatureVerifier(signing_key.verify_key.encode(), TOKEN_LIFETIME_SECONDS)
+        webhook = WebhookClient(discord.url_for("/").rstrip("/"))
+        return FollowUpRunner(verifier, registry, webhook)
+
+    return build
+
+
+# --- running and editing --------------------------------------------------------------------
+
+
+def test_slow_command_edits_original(runner_for, slow_registry, signing_key, discord, caplog):
+    caplog.set_level(logging.INFO)
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("slowpoke"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext(remaining_seconds=60))
+
+    assert result == {"outcome": "edited"}
+    discord.check_assertions()
+    sent = discord.log[0][0].get_json()
+    # 60 s of function time minus the 5 s kept back for the edit.
+    assert sent["content"] in {"left=55", "left=54"}
+    assert "flags" not in sent
+    assert sent["allowed_mentions"] == {"parse": []}
+    assert INTERACTION_TOKEN not in our_log(caplog)
+    assert "outcome=edited" in our_log(caplog)
+
+
+def test_handler_failure_edits_error(runner_for, slow_registry, signing_key, discord, caplog):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("broken"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited_error"}
+    sent = discord.log[0][0].get_json()
+    assert sent["content"] == "Sorry, /broken failed. Try again later."
+    assert "handler for /broken failed" in our_log(caplog)
+    assert INTERACTION_TOKEN not in our_log(caplog)
+
+
+def test_non_message_reply_edits_error(runner_for, slow_registry, signing_key, discord, caplog):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("modal"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited_error"}
+    assert discord.log[0][0].get_json()["content"] == "Sorry, /modal failed. Try again later."
+    assert "cannot follow a deferral" in our_log(caplog)
+
+
+def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):
+    discord.expect_request(edit_path(), method="PATCH").respond_with_json(
+        {"message": "Invalid Webhook Token", "code": 50027}, status=401
+    )
+    event = signed_event(signing_key, command_body("slowpoke"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edit_failed"}
+    log_text = our_log(caplog)
+    assert "code 50027: Invalid Webhook Token" in log_text
+    assert INTERACTION_TOKEN not in log_text
+
+
+# --- the 15-minute token --------------------------------------------------------------------
+
+
+def test_expired_interaction_not_run(runner_for, slow_registry, signing_key, discord, caplog):
+    created = time.time() - TOKEN_LIFETIME_SECONDS - 1
+    event = signed_event(signing_key, command_body("broken", created=created))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "expired"}
+    assert discord.log == []
+    assert "too old to respond to" in our_log(caplog)
+    assert "handler for /broken failed" not in our_log(caplog)
+
+
+def test_token_expiring_soon_not_run(runner_for, slow_registry, signing_key, discord):
+    created = time.time() - TOKEN_LIFETIME_SECONDS + 2
+    event = signed_event(signing_key, command_body("slowpoke", created=created))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "expired"}
+    assert discord.log == []
+
+
+def test_token_expiry_bounds_time_left(runner_for, slow_registry, signing_key, discord):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    created = time.time() - TOKEN_LIFETIME_SECONDS + 100
+    event = signed_event(signing_key, command_body("slowpoke", created=created))
+
+    runner_for(slow_registry).run(event, LambdaContext(remaining_seconds=800))
+
+    # The token expires in 100 s, well before the function would time out.
+    assert discord.log[0][0].get_json()["content"] in {"left=95", "left=94"}
+
+
+def test_finishing_after_expiry_drops_result(signing_key, discord, caplog):
+    slow_commands = Registry()
+    clock = {"now": time.time()}
+
+    @slow_commands.command("sleepy", "Outlive the token", slow=True)
+    def sleepy(interaction):
+        clock["now"] += TOKEN_LIFETIME_SECONDS
+        return responses.message("too late")
+
+    verifier = SignatureVerifier(signing_key.verify_key.encode(), TOKEN_LIFETIME_SECONDS)
+    webhook = WebhookClient(discord.url_for("/").rstrip("/"))
+    runner = FollowUpRunner(verifier, slow_commands, webhook, clock=lambda: clock["now"])
+    event = signed_event(signing_key, command_body("sleepy"), timestamp=clock["now"])
+
+    result = runner.run(event, LambdaContext())
+
+    assert result == {"outcome": "expired"}
+    assert discord.log == []
+    assert "finished after its token expired" in our_log(caplog)
+
+
+def test_created_at_from_snowflake():
+    # The example id of Discord's "Snowflakes" reference: 2016-04-30 11:18:25.796 UTC.
+    assert interaction_created_at("175928847299117063", 0.0) == 1462015105.796
+
+
+@pytest.mark.parametrize("interaction_id", [None, "", "abc", "١٢٣"])
+def test_created_at_falls_back(interaction_id):
+    assert interaction_created_at(interaction_id, 1234.0) == 1234.0
+
+
+def test_seconds_left_outside_run():
+    assert seconds_left() is None
+
+
+# --- rejected events ------------------------------------------------------------------------
+
+
+def test_forged_signature_rejected(runner_for, slow_registry, discord, caplog):
+    forger = SigningKey.generate()
+    event = signed_event(forger, command_body("slowpoke"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+    assert "Deferred event rejected" in our_log(caplog)
+
+
+def test_tampered_body_rejected(runner_for, slow_registry, signing_key, discord):
+    event = signed_event(signing_key, command_body("broken"))
+    forged = signed_event(signing_key, command_body("slowpoke"))
+    forged["discord_deferred_interaction"]["body"] = event["discord_deferred_interaction"]["body"]
+
+    result = runner_for(slow_registry).run(forged, LambdaContext())
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+
+
+def test_non_slow_command_rejected(runner_for, slow_registry, signing_key, discord, caplog):
+    event = signed_event(signing_key, command_body("quick"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+    assert "is not a slow command" in our_log(caplog)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": 2},
+        {"version": True},
+        {"body": "not base64!"},
+        {"signature": None},
+        {"timestamp": 12},
+    ],
+)
+def test_malformed_event_rejected(runner_for, slow_registry, signing_key, discord, change):
+    event = signed_event(signing_key, command_body("slowpoke"))
+    event["discord_deferred_interaction"].update(change)
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+
+
+@pytest.mark.parametrize("content", [None, "x", [], {}])
+def test_event_without_object_rejected(runner_for, slow_registry, discord, content):
+    result = runner_for(slow_registry).run({"discord_deferred_interaction": content}, None)
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+
+
+def test_missing_application_id_rejected(runner_for, slow_registry, signing_key, discord):
+    event = signed_event(signing_key, command_body("slowpoke", application_id=None))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+
+
+# --- replies and the /wait command ----------------------------------------------------------
+
+
+def test_message_from_reply_drops_ephemeral():
+    reply = responses.message("hi", ephemeral=True)
+
+    assert message_from_reply(reply) == {"content": "hi", "allowed_mentions": {"parse": []}}
+
+
+def test_message_from_reply_keeps_other_flags():
+    reply = responses.message("hi", flags=64 | 4)
+
+    assert message_from_reply(reply)["flags"] == 4
+
+
+def test_wait_command_reports(runner_for, signing_key, discord):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("wait", wait_options(1)))
+
+    started = time.monotonic()
+    result = runner_for(commands.registry).run(event, LambdaContext())
+    elapsed = time.monotonic() - started
+
+    assert result == {"outcome": "edited"}
+    assert discord.log[0][0].get_json()["content"] == "Waited 1 s."
+    assert elapsed >= 1.0
+
+
+def test_wait_longer_than_timeout_refused(runner_for, signing_key, discord):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("wait", wait_options(600)))
+
+    started = time.monotonic()
+    result = runner_for(commands.registry).run(event, LambdaContext(remaining_seconds=30))
+
+    assert time.monotonic() - started < 5
+    assert result == {"outcome": "edited"}
+    content = discord.log[0][0].get_json()["content"]
+    assert content.startswith("Cannot wait 600 s")
+    assert "timeout" in content
+
+
+@pytest.mark.parametrize("seconds", [0, 601, -1, 1.5, "10", True, None])
+def test_wait_invalid_seconds(runner_for, signing_key, discord, seconds):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    options = None if seconds is None else wait_options(seconds)
+    event = signed_event(signing_key, command_body("wait", options))
+
+    runner_for(commands.registry).run(event, LambdaContext())
+
+    content = discord.log[0][0].get_json()["content"]
+    assert content == "seconds must be a whole number from 1 to 600."
+
+
+def test_wait_definition_bounds():
+    definition = next(item for item in commands.registry.definitions() if item["name"] == "wait")
+
+    option = definition["options"][0]
+    assert option["name"] == "seconds"
+    assert option["type"] == 4
+    assert option["required"] is True
+    assert option["min_value"] == 1
+    assert option["max_value"] == 600
+    assert commands.registry.commands["wait"].slow is True
