@@ -11,19 +11,24 @@ own `AWS_LAMBDA_FUNCTION_NAME` names the function that slow commands invoke.
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from discord_endpoint import commands  # noqa: F401 - registers the commands
 from discord_endpoint.config import load_settings
 from discord_endpoint.deferral import Deferrer, is_deferred_event
 from discord_endpoint.endpoint import Endpoint
-from discord_endpoint.followup import FollowUpRunner
 from discord_endpoint.registry import registry
+from discord_endpoint.webhook import WebhookClient
+
+if TYPE_CHECKING:
+    from discord_endpoint.followup import FollowUpRunner
 
 settings = load_settings(os.environ)
 endpoint = Endpoint.from_settings(settings, registry, Deferrer.from_environ(os.environ))
-followups = FollowUpRunner.from_settings(settings, registry, os.environ)
+# Built now so that a bad DISCORD_API_BASE_URL fails init like any other setting.
+webhook = WebhookClient.from_environ(os.environ)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -33,5 +38,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     no HTTP event key, runs the command instead (see `deferral`).
     """
     if is_deferred_event(event):
-        return followups.run(event, context)
+        return follow_up_runner().run(event, context)
     return endpoint.handle(event)
+
+
+@functools.cache
+def follow_up_runner() -> FollowUpRunner:
+    """Return the runner of deferred commands, importing it on first use.
+
+    Only the asynchronous runs need it, so HTTP requests never pay for its import.
+    """
+    from discord_endpoint.followup import FollowUpRunner
+
+    return FollowUpRunner.from_settings(settings, registry, webhook)

@@ -270,11 +270,11 @@ def test_non_marker_events_not_deferred(event):
 # --- init stays light -----------------------------------------------------------------------
 
 
-def test_init_imports_no_boto3_or_requests(public_key_hex):
+def test_init_imports_no_deferred_only_modules(public_key_hex):
     code = (
         "import sys, lambda_function\n"
-        "loaded = sorted(m for m in ('boto3', 'botocore', 'requests') if m in sys.modules)\n"
-        "print(','.join(loaded))\n"
+        "names = ('boto3', 'botocore', 'requests', 'discord_endpoint.followup')\n"
+        "print(','.join(sorted(name for name in names if name in sys.modules)))\n"
     )
     environment = {
         "PATH": "/usr/bin:/bin",

@@ -18,13 +18,12 @@ from deferred_support import (  # noqa: F401 - fixtures
     wait_options,
 )
 from discord_endpoint import commands, responses
-from discord_endpoint.deferral import SignedRequest, build_deferred_event
+from discord_endpoint.deferral import SignedRequest, build_deferred_event, seconds_left
 from discord_endpoint.followup import (
     TOKEN_LIFETIME_SECONDS,
     FollowUpRunner,
     interaction_created_at,
     message_from_reply,
-    seconds_left,
 )
 from discord_endpoint.registry import Registry
 from discord_endpoint.signature import SignatureVerifier

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from . import responses
-from .followup import seconds_left
+from .deferral import seconds_left
 from .interaction import Interaction
 from .protocol import OptionType
 from .registry import Option, registry

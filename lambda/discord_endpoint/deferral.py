@@ -23,7 +23,9 @@ import base64
 import binascii
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
@@ -70,6 +72,11 @@ INVOKE_READ_TIMEOUT_SECONDS = 1.5
 INVOKE_TOTAL_MAX_ATTEMPTS = 1
 
 
+# Unix time by which the follow-up run in progress must have its result; the
+# follow-up run sets it around the handler call.
+run_deadline: ContextVar[float | None] = ContextVar("deferred_run_deadline", default=None)
+
+
 class InvokeError(Exception):
     """The asynchronous invocation could not be queued."""
 
@@ -92,6 +99,16 @@ class SignedRequest(NamedTuple):
 
 Invoker = Callable[[dict[str, Any]], None]
 """Queue an asynchronous invocation of this function with the given event; raise InvokeError."""
+
+
+def seconds_left(clock: Callable[[], float] = time.time) -> float | None:
+    """Return the seconds the running slow command has left, or None outside a follow-up run.
+
+    The limit is the earlier of the interaction token's expiry and the Lambda
+    function's timeout, minus the time kept back to send the result.
+    """
+    deadline = run_deadline.get()
+    return None if deadline is None else deadline - clock()
 
 
 def build_deferred_event(request: SignedRequest) -> dict[str, Any]:

@@ -7,7 +7,8 @@ handler turns into an error message, so the user is never left waiting.
 
 The interaction token works for 15 minutes after Discord created the
 interaction. This run gives up, with a logged error, when too little of that
-remains; a slow handler can read its remaining time from `seconds_left()`.
+remains; a slow handler can read its remaining time from
+`deferral.seconds_left()`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from .config import Settings
-from .deferral import DeferredEventError, parse_deferred_event
+from .deferral import DeferredEventError, parse_deferred_event, run_deadline
 from .interaction import Interaction
 from .protocol import InteractionResponseType, InteractionType, MessageFlags
 from .registry import Command, Registry
@@ -39,18 +39,6 @@ SNOWFLAKE_TIMESTAMP_SHIFT = 22
 
 # Time kept back from every deadline for the PATCH that reports the result.
 EDIT_RESERVE_SECONDS = 5.0
-
-_deadline: ContextVar[float | None] = ContextVar("followup_deadline", default=None)
-
-
-def seconds_left(clock: Callable[[], float] = time.time) -> float | None:
-    """Return the seconds the running slow command has left, or None outside a follow-up run.
-
-    The limit is the earlier of the interaction token's expiry and the Lambda
-    function's timeout, minus the time kept back to send the result.
-    """
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - clock()
 
 
 def interaction_created_at(interaction_id: str | None, fallback: float) -> float:
@@ -106,11 +94,11 @@ class FollowUpRunner:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, registry: Registry, environ: Mapping[str, str]
+        cls, settings: Settings, registry: Registry, webhook: WebhookClient
     ) -> FollowUpRunner:
         # Discord's signature stays valid for as long as the token it carries.
         verifier = SignatureVerifier(settings.public_key, TOKEN_LIFETIME_SECONDS)
-        return cls(verifier, registry, WebhookClient.from_environ(environ))
+        return cls(verifier, registry, webhook)
 
     def run(self, event: Mapping[str, Any], context: Any) -> dict[str, str]:
         """Run one deferred command and log one line about it.
@@ -174,11 +162,11 @@ class FollowUpRunner:
         if callable(remaining_ms):
             deadline = min(deadline, now + remaining_ms() / 1000 - EDIT_RESERVE_SECONDS)
 
-        reset = _deadline.set(deadline)
+        reset = run_deadline.set(deadline)
         try:
             message, succeeded = self._execute(command, interaction)
         finally:
-            _deadline.reset(reset)
+            run_deadline.reset(reset)
 
         if self._clock() >= expires:
             logger.error(

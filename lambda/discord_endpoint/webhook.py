@@ -5,8 +5,8 @@ no bot token: the interaction token in the path authorises it, for 15 minutes
 after Discord created the interaction. That token is a secret, so neither the
 URL nor an exception text that may contain it goes into a log or an error.
 
-`requests` is imported on first use, not at module load, to keep the init path
-of the HTTP handler light.
+`requests` and `urllib.parse` are imported on first use, not at module load,
+to keep the init path of the HTTP handler light.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
 
 from .config import ConfigurationError
 
@@ -81,6 +80,8 @@ class WebhookClient:
         the original response does not exist yet) that would end after it fails
         the edit instead of waiting. Raises WebhookError.
         """
+        from urllib.parse import quote
+
         if _SNOWFLAKE.fullmatch(application_id) is None:
             raise WebhookError(f"application id {application_id!r} is not a Discord id")
         url = (
