@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -147,3 +150,26 @@ def test_client_timeouts_fit_discord_deadline(aws_credentials):
 
     assert config.retries["total_max_attempts"] == 1
     assert config.connect_timeout + config.read_timeout < 3
+
+
+def test_invoke_without_boto3_fails_cleanly():
+    """Outside Lambda (the local runner uses `python -I -S`), boto3 may be missing."""
+    lambda_dir = Path(__file__).resolve().parent.parent / "lambda"
+    code = (
+        f"import sys; sys.path.insert(0, {str(lambda_dir)!r})\n"
+        "from discord_endpoint.deferral import InvokeError, LambdaInvoker\n"
+        "try:\n"
+        "    LambdaInvoker('endpoint-test')({})\n"
+        "except InvokeError as error:\n"
+        "    print(error)\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert "boto3 is not importable" in result.stdout
