@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from typing import Any
@@ -28,6 +29,8 @@ from discord_endpoint.followup import (
 from discord_endpoint.registry import Registry
 from discord_endpoint.signature import SignatureVerifier
 from discord_endpoint.webhook import WebhookClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nacl.signing import SigningKey
 from pytest_httpserver import HTTPServer
 
@@ -268,6 +271,24 @@ def test_malformed_event_rejected(runner_for, slow_registry, signing_key, discor
 
 @pytest.mark.parametrize("content", [None, "x", [], {}])
 def test_event_without_object_rejected(runner_for, slow_registry, discord, content):
+    result = runner_for(slow_registry).run({"discord_deferred_interaction": content}, None)
+
+    assert result == {"outcome": "rejected_event"}
+    assert discord.log == []
+
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+deferred_contents = st.dictionaries(
+    st.sampled_from(["version", "timestamp", "signature", "body"]) | st.text(max_size=10),
+    json_scalars | st.binary(max_size=40).map(lambda raw: base64.b64encode(raw).decode()),
+    max_size=6,
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=deferred_contents | json_scalars)
+def test_arbitrary_deferred_event_rejected(runner_for, slow_registry, discord, content):
+    """No unsigned content under the deferred-event key raises or reaches Discord."""
     result = runner_for(slow_registry).run({"discord_deferred_interaction": content}, None)
 
     assert result == {"outcome": "rejected_event"}
