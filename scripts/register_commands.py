@@ -47,6 +47,9 @@ DEFAULT_MAX_RETRY_AFTER_SECONDS = 60.0
 # from being pasted into the URL path.
 SNOWFLAKE = re.compile(r"[0-9]{1,20}")
 
+# The environment names a file under environments/, so it must not contain a path.
+WORKSPACE = re.compile(r"[A-Za-z0-9_-]{1,90}")
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -327,6 +330,13 @@ def run(
 ) -> None:
     """Send (or with --dry-run, print) the definitions; raise RegistrationError on failure."""
     env = options.env or environ.get("ENV") or "local"
+    if WORKSPACE.fullmatch(env) is None:
+        raise RegistrationError(
+            f"invalid environment {env!r}: expected a Terraform workspace name of letters, "
+            "digits, '-' and '_', such as dev or prod"
+        )
+    if options.tfvars is not None and not options.tfvars.is_file():
+        raise RegistrationError(f"tfvars file {options.tfvars} not found; fix --tfvars")
     tfvars_path = options.tfvars or REPO_ROOT / "environments" / f"{env}.tfvars"
     tfvars = read_tfvars(tfvars_path, [setting.tfvars_key for setting in SETTINGS])
     target = resolve_target(options, environ, tfvars, tfvars_path)

@@ -69,7 +69,10 @@ def discord(server: HTTPServer) -> Iterator[HTTPServer]:
 
 @pytest.fixture
 def no_tfvars(tmp_path: Path) -> Path:
-    return tmp_path / "absent.tfvars"
+    """An empty tfvars file, so that settings come only from options and the environment."""
+    path = tmp_path / "empty.tfvars"
+    path.write_text("")
+    return path
 
 
 class Cli:
@@ -442,6 +445,26 @@ def test_tfvars_non_string_value_rejected(discord, tmp_path, capsys):
     assert f"{tfvars}:3: discord_application_id must be a plain quoted string" in error
 
 
+def test_missing_tfvars_option_rejected(discord, tmp_path, capsys):
+    status = Cli(discord, tmp_path / "absent.tfvars")("--application-id", APPLICATION_ID)
+
+    assert status == 1
+    assert discord.log == []
+    assert "absent.tfvars not found; fix --tfvars" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env", ["../../etc/passwd", "dev/x", " "])
+def test_invalid_env_rejected(capsys, env):
+    status = register_commands.main(
+        ["--env", env, "--application-id", APPLICATION_ID, "--dry-run"],
+        load=lambda: DEFINITIONS,
+        environ={},
+    )
+
+    assert status == 1
+    assert f"invalid environment {env!r}" in capsys.readouterr().err
+
+
 def test_tfvars_hash_inside_string_kept(tmp_path):
     tfvars = tmp_path / "dev.tfvars"
     tfvars.write_text('discord_bot_token_ssm_parameter = "/bot#1/token" # comment\n')
@@ -489,8 +512,8 @@ def test_token_from_ssm_parameter_in_tfvars(aws_credentials, discord, tmp_path, 
 
 
 @mock_aws
-def test_ssm_parameter_not_found(aws_credentials, discord, capsys):
-    status = Cli(discord, Path("/nonexistent.tfvars"))(
+def test_ssm_parameter_not_found(aws_credentials, discord, no_tfvars, capsys):
+    status = Cli(discord, no_tfvars)(
         "--application-id", APPLICATION_ID, "--token-ssm-parameter", "/missing", environ={}
     )
 
@@ -510,8 +533,8 @@ def test_script_dry_run_subprocess(tmp_path):
             sys.executable,
             str(SCRIPTS_DIR / "register_commands.py"),
             "--dry-run",
-            "--tfvars",
-            str(tmp_path / "absent.tfvars"),
+            "--env",
+            "no-such-environment",
             "--application-id",
             APPLICATION_ID,
             "--api-base-url",
