@@ -15,9 +15,20 @@ from discord_endpoint.config import (
     load_settings,
 )
 from discord_endpoint.events import HttpEvent, MalformedEventError
+from nacl.signing import SigningKey
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
-KEY_HEX = "ab" * 32
+KEY_HEX = SigningKey(bytes(range(32))).verify_key.encode().hex()
+
+# 64 hex characters that libsodium will never verify against: the all-zero
+# encoding (a point of order 4), the identity, y = p (non-canonical), and
+# bytes that are not on the curve at all.
+NOT_A_PUBLIC_KEY = {
+    "all-zero": "00" * 32,
+    "identity": "01" + "00" * 31,
+    "non-canonical": "ed" + "ff" * 30 + "7f",
+    "off-curve": "ab" * 32,
+}
 
 
 def status_and_body(response: dict) -> tuple[int, dict]:
@@ -68,14 +79,20 @@ def test_signed_invalid_body_400(handler_module, sign_event, body, error):
 @pytest.mark.parametrize(
     ("event", "error"),
     [
-        (None, "not an object"),
-        ([], "not an object"),
+        (None, "event must be an object, got NoneType"),
+        ([], "event must be an object, got list"),
         ({}, "no HTTP method"),
         ({"requestContext": {"http": "POST"}}, "no HTTP method"),
         ({"httpMethod": 5}, "no HTTP method"),
-        ({"httpMethod": "POST", "headers": ["x"]}, "headers is a list"),
-        ({"httpMethod": "POST", "headers": {"x-signature-ed25519": 5}}, "is a int"),
-        ({"httpMethod": "POST", "multiValueHeaders": "x"}, "multiValueHeaders is a str"),
+        ({"httpMethod": "POST", "headers": ["x"]}, "headers must be an object, got list"),
+        (
+            {"httpMethod": "POST", "headers": {"x-signature-ed25519": 5}},
+            "header 'x-signature-ed25519' must be a string, got int",
+        ),
+        (
+            {"httpMethod": "POST", "multiValueHeaders": "x"},
+            "multiValueHeaders must be an object, got str",
+        ),
     ],
     ids=[
         "none",
@@ -112,7 +129,7 @@ def test_non_string_body_400(handler_module, sign_event):
     status, payload = status_and_body(handler_module.lambda_handler(event, None))
 
     assert status == 400
-    assert "body is a dict" in payload["error"]
+    assert payload["error"] == "event body must be a string, got dict"
 
 
 def test_null_body_is_empty(sign_event):
@@ -172,6 +189,20 @@ def test_settings_defaults():
 def test_settings_invalid(environ, message):
     with pytest.raises(ConfigurationError, match=message):
         load_settings(environ)
+
+
+@pytest.mark.parametrize("bad_key", NOT_A_PUBLIC_KEY.values(), ids=NOT_A_PUBLIC_KEY.keys())
+def test_settings_reject_key_that_is_no_point(bad_key):
+    # libsodium would reject every signature against such a key, so the
+    # function must fail at init rather than answer 401 to every request.
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings({"DISCORD_PUBLIC_KEY": bad_key})
+
+    message = str(raised.value)
+    assert message.startswith("DISCORD_PUBLIC_KEY is invalid")
+    assert "not an Ed25519 public key" in message
+    assert "Copy the Public Key" in message and "Developer Portal" in message
+    assert bad_key not in message
 
 
 def test_settings_error_omits_key_value():

@@ -35,7 +35,7 @@ class HttpEvent:
     # lock costs more than the rest of a PING request apart from verification.
     def __init__(self, event: Any) -> None:
         if not isinstance(event, dict):
-            raise MalformedEventError(f"event is a {type(event).__name__}, not an object")
+            raise MalformedEventError(f"event must be an object, got {type(event).__name__}")
         self._event = event
         self._method: str | None = None
         self._headers: dict[str, str] | None = None
@@ -103,7 +103,7 @@ class HttpEvent:
         if body is None:  # the key is null for a request without a body
             return b""
         if not isinstance(body, str):
-            raise MalformedEventError(f"event body is a {type(body).__name__}, not a string")
+            raise MalformedEventError(f"event body must be a string, got {type(body).__name__}")
 
         if self._event.get("isBase64Encoded") is True:
             try:
@@ -119,7 +119,7 @@ class HttpEvent:
 
 def _mapping_items(value: Any, field: str) -> list[tuple[str, Any]]:
     if not isinstance(value, dict):
-        raise MalformedEventError(f"event {field} is a {type(value).__name__}, not an object")
+        raise MalformedEventError(f"event {field} must be an object, got {type(value).__name__}")
     items = list(value.items())
     for name, _ in items:
         if not isinstance(name, str):
@@ -129,5 +129,7 @@ def _mapping_items(value: Any, field: str) -> list[tuple[str, Any]]:
 
 def _header_value(name: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise MalformedEventError(f"event header {name!r} is a {type(value).__name__}")
+        raise MalformedEventError(
+            f"event header {name!r} must be a string, got {type(value).__name__}"
+        )
     return value
