@@ -13,7 +13,28 @@ locals {
   # module (a symbolic link); then the path is absolute.
   layer_zip    = startswith(data.external.layer.result.filename, "/") ? data.external.layer.result.filename : "${path.module}/${data.external.layer.result.filename}"
   function_zip = startswith(data.external.function_zip.result.filename, "/") ? data.external.function_zip.result.filename : "${path.module}/${data.external.function_zip.result.filename}"
+
+  # ARNs for the execution role, built from names so that the role's policies
+  # can exist before the function does. The region is var.aws_region, which
+  # the provider block uses, rather than data "aws_region": hashicorp/aws 6
+  # deprecates its `name` (and `id` from 6.47), and the 5.x provider that the
+  # offline harness runs has no `region` attribute.
+  arn_prefix   = "arn:${data.aws_partition.current.partition}"
+  account_id   = data.aws_caller_identity.current.account_id
+  function_arn = "${local.arn_prefix}:lambda:${var.aws_region}:${local.account_id}:function:${local.name}"
+
+  # A parameter's ARN has exactly one "/" after "parameter", whether the name
+  # is hierarchical (/discord/bot-token) or not (bot-token).
+  bot_token_parameter_arn = (
+    var.discord_bot_token_ssm_parameter == null
+    ? null
+    : "${local.arn_prefix}:ssm:${var.aws_region}:${local.account_id}:parameter/${trimprefix(var.discord_bot_token_ssm_parameter, "/")}"
+  )
 }
+
+data "aws_partition" "current" {}
+
+data "aws_caller_identity" "current" {}
 
 ################################################################################
 # Build: layer and function zips
@@ -125,6 +146,47 @@ resource "aws_iam_role_policy" "logs" {
   policy = data.aws_iam_policy_document.logs.json
 }
 
+# Slow commands answer Discord at once and invoke the function again with
+# InvocationType Event, by the bare name in AWS_LAMBDA_FUNCTION_NAME, so the
+# unqualified ARN is the only resource.
+data "aws_iam_policy_document" "invoke_self" {
+  statement {
+    sid       = "InvokeSelfForSlowCommands"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.function_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "invoke_self" {
+  name   = "invoke-self"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.invoke_self.json
+}
+
+# Read access to the bot token's SSM parameter, so that function code can call
+# Discord's bot API. The shipped handler does not read it: edits of a deferred
+# reply need only the interaction token, and scripts/register_commands.py reads
+# the parameter with the developer's own credentials.
+# NOTE: no kms:Decrypt. A SecureString under the default aws/ssm key needs none;
+# one under a customer managed key needs a grant that this module does not add.
+data "aws_iam_policy_document" "read_bot_token" {
+  count = var.discord_bot_token_ssm_parameter == null ? 0 : 1
+
+  statement {
+    sid       = "ReadBotToken"
+    actions   = ["ssm:GetParameter"]
+    resources = [local.bot_token_parameter_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "read_bot_token" {
+  count = var.discord_bot_token_ssm_parameter == null ? 0 : 1
+
+  name   = "read-bot-token"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.read_bot_token[0].json
+}
+
 ################################################################################
 # Logs
 ################################################################################
@@ -142,7 +204,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:X-Ray has no resource-level permissions, so tracing would need a Resource "*" statement in the execution role.
   #checkov:skip=CKV_AWS_115:New accounts have 10 concurrent executions and AWS rejects reservations that leave fewer than 10 unreserved.
-  #checkov:skip=CKV_AWS_116:Function URL invocations are synchronous; a dead-letter queue only receives failed asynchronous events.
+  #checkov:skip=CKV_AWS_116:The only asynchronous events are the function's own slow-command runs. Each carries a Discord interaction token, so a dead-letter queue would store live tokens, and a replay fails once the token expires after 15 minutes. A handler error already edits the reply to an error message.
   #checkov:skip=CKV_AWS_117:The function only answers Discord over HTTPS and needs no private network; a VPC would add a NAT gateway to reach Discord's API.
   #checkov:skip=CKV_AWS_173:The only environment variable is the Discord public key, which is not a secret.
   #checkov:skip=CKV_AWS_272:The zips are built reproducibly from this repository and checked by hash; AWS Signer profiles are not part of this module.
@@ -174,11 +236,27 @@ resource "aws_lambda_function" "this" {
   }
 
   # The log group and its write permission must exist before the first cold
-  # start, or Lambda creates an unmanaged log group with no retention.
+  # start, or Lambda creates an unmanaged log group with no retention. The
+  # other policies come first too, so that a slow command may invoke the
+  # function from its first request.
   depends_on = [
     aws_cloudwatch_log_group.lambda,
     aws_iam_role_policy.logs,
+    aws_iam_role_policy.invoke_self,
+    aws_iam_role_policy.read_bot_token,
   ]
+}
+
+# Applies to the asynchronous self-invocations of slow commands.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name = aws_lambda_function.this.function_name
+
+  # A retry would run the slow command a second time and edit its reply twice.
+  maximum_retry_attempts = 0
+
+  # The interaction token expires 15 minutes after Discord created the
+  # interaction, so an event queued longer can no longer edit the reply.
+  maximum_event_age_in_seconds = 900
 }
 
 ################################################################################

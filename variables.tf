@@ -44,6 +44,59 @@ variable "discord_public_key" {
   }
 }
 
+# Terraform does not use the two ids below. scripts/register_commands.py reads
+# them from the same environments/<workspace>.tfvars, and declaring them keeps
+# Terraform from warning about undeclared variables in that file. The checks
+# match the script's: a snowflake is an unsigned 64-bit integer in decimal.
+variable "discord_application_id" {
+  description = "Application ID of the Discord application (Developer Portal > General Information > Application ID), in decimal digits. Read only by scripts/register_commands.py; null means the script needs --application-id or DISCORD_APPLICATION_ID."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.discord_application_id == null || can(regex("^[0-9]{1,20}$", var.discord_application_id))
+    error_message = "The discord_application_id ${jsonencode(var.discord_application_id)} is not a Discord snowflake: copy the Application ID, which has only digits, from General Information in the Discord Developer Portal."
+  }
+}
+
+variable "discord_guild_id" {
+  description = "ID of the Discord server (guild) for guild commands, in decimal digits; guild commands appear at once, so it suits development. Read only by scripts/register_commands.py; null registers global commands."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.discord_guild_id == null || can(regex("^[0-9]{1,20}$", var.discord_guild_id))
+    error_message = "The discord_guild_id ${jsonencode(var.discord_guild_id)} is not a Discord snowflake: in Discord, enable Developer Mode, right-click the server and choose Copy Server ID."
+  }
+}
+
+variable "discord_bot_token_ssm_parameter" {
+  description = "Name of the SSM SecureString parameter that holds the bot token, such as /discord-bot/prod/bot-token, or null for none. When set, the function's role may call ssm:GetParameter on that one parameter, and scripts/register_commands.py reads the token from it unless DISCORD_BOT_TOKEN is set. The default aws/ssm key needs no extra grant; a customer managed key needs kms:Decrypt, which this module does not grant."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.discord_bot_token_ssm_parameter == null || can(regex("^([A-Za-z0-9_.-]+|(/[A-Za-z0-9_.-]+)+)$", var.discord_bot_token_ssm_parameter))
+    error_message = "The discord_bot_token_ssm_parameter ${jsonencode(var.discord_bot_token_ssm_parameter)} is not an SSM parameter name. Use letters, digits, '_', '.' and '-', start a hierarchical name with '/' (as in /discord-bot/prod/bot-token), and give the name, not the ARN. Leave it unset for no parameter."
+  }
+
+  # SSM's naming rules (PutParameter API reference) reserve names that start
+  # with "aws" or "ssm" in any case. The check also applies after a leading
+  # "/", because AWS publishes its own public parameters under /aws/.
+  validation {
+    condition     = var.discord_bot_token_ssm_parameter == null || !can(regex("^/?(?i:aws|ssm)", var.discord_bot_token_ssm_parameter))
+    error_message = "The discord_bot_token_ssm_parameter ${jsonencode(var.discord_bot_token_ssm_parameter)} starts with \"aws\" or \"ssm\", which AWS reserves. Store the bot token under another name, such as /discord-bot/prod/bot-token."
+  }
+
+  # AWS allows 1011 characters for the name and the ARN prefix before it
+  # together. The prefix's length depends on the partition and region, so
+  # only the outer bound is checked here.
+  validation {
+    condition     = var.discord_bot_token_ssm_parameter == null || try(length(var.discord_bot_token_ssm_parameter) <= 1011, false)
+    error_message = "The discord_bot_token_ssm_parameter is ${try(length(var.discord_bot_token_ssm_parameter), 0)} characters long; SSM parameter names have at most 1011."
+  }
+}
+
 ################################################################################
 # Function
 ################################################################################

@@ -11,3 +11,10 @@ timeout            = 30
 log_retention_days = 14
 
 # discord_public_key = "<64 hex digits from the Discord Developer Portal>"
+
+# Read by `make register-commands ENV=dev` (scripts/register_commands.py).
+# Terraform validates these but does not use the ids. A bot token parameter
+# also lets the function's role read that one parameter.
+# discord_application_id          = "<Application ID from General Information, digits>"
+# discord_guild_id                = "<ID of a test server, digits; its commands appear at once>"
+# discord_bot_token_ssm_parameter = "/discord-bot/dev/bot-token"

@@ -8,3 +8,8 @@ architecture       = "x86_64"
 memory_size        = 512
 timeout            = 30
 log_retention_days = 1
+
+# Read by `make register-commands ENV=local` (scripts/register_commands.py).
+# Terraform validates these but does not use the ids.
+# discord_application_id = "<Application ID from General Information, digits>"
+# discord_guild_id       = "<ID of a test server, digits>"

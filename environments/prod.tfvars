@@ -11,3 +11,10 @@ timeout            = 30
 log_retention_days = 365
 
 # discord_public_key = "<64 hex digits from the Discord Developer Portal>"
+
+# Read by `make register-commands ENV=prod` (scripts/register_commands.py).
+# Terraform validates these but does not use the ids. Leave discord_guild_id
+# unset to register global commands. A bot token parameter also lets the
+# function's role read that one parameter.
+# discord_application_id          = "<Application ID from General Information, digits>"
+# discord_bot_token_ssm_parameter = "/discord-bot/prod/bot-token"

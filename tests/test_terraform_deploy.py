@@ -1,7 +1,8 @@
 """The root module applied with real Terraform and the AWS provider to a local moto server.
 
 One moto server and one scratch init serve the whole module. The tests run in
-file order and share workspace ``dev``: the last one destroys everything and
+file order and share workspace ``dev``; workspace ``prod`` is applied once,
+with a bot token parameter, by a fixture. The last test destroys both and
 checks that moto is empty. The layer build downloads real wheels from PyPI
 once; later plans hit the layer builder's cache.
 """
@@ -34,6 +35,12 @@ EXTRA_REQUIREMENT = "six==1.17.0"
 NO_CHANGES = 0
 CHANGES_PRESENT = 2
 
+# moto's default account, and the region of environments/*.tfvars.
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+PROD_PARAMETER = {"discord_bot_token_ssm_parameter": "/discord-bot/prod/bot-token"}
+
 
 def plan_json(harness: Session, var_file: str, variables: dict[str, str]) -> dict[str, Any]:
     """Plan into a file and return ``terraform show -json`` of it."""
@@ -48,6 +55,38 @@ def plan_json(harness: Session, var_file: str, variables: dict[str, str]) -> dic
 
 def actions_by_address(plan: dict[str, Any]) -> dict[str, list[str]]:
     return {change["address"]: change["change"]["actions"] for change in plan["resource_changes"]}
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    """Return a policy's Action or Resource as a list: IAM allows a single string too."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def inline_policies(iam: Any, role_name: str) -> dict[str, list[dict[str, Any]]]:
+    """Return the statements of each inline policy of ``role_name``, by policy name.
+
+    Action and Resource are lists in every returned statement.
+    """
+    policies = {}
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        policies[name] = [
+            {
+                **statement,
+                "Action": as_list(statement["Action"]),
+                "Resource": as_list(statement["Resource"]),
+            }
+            for statement in document["Statement"]
+        ]
+    return policies
+
+
+@pytest.fixture(scope="module")
+def prod_outputs(harness: Session, public_key: str) -> dict[str, Any]:
+    """Apply workspace ``prod`` once, with a bot token parameter, and return its outputs."""
+    harness.workspace.select("prod")
+    harness.workspace.apply(PROD_VARS, {"discord_public_key": public_key, **PROD_PARAMETER})
+    return harness.workspace.outputs()
 
 
 def test_fmt_check_passes(harness: Session) -> None:
@@ -108,32 +147,88 @@ def test_layer_matches_function_target(aws: Any, dev_outputs: dict[str, Any]) ->
     assert layer["Content"]["CodeSha256"] == dev_outputs["layer_base64sha256"]
 
 
-def test_role_policy_is_own_log_group_only(aws: Any, dev_outputs: dict[str, Any]) -> None:
+def test_role_trust_and_policy_names(aws: Any, dev_outputs: dict[str, Any]) -> None:
     iam = aws("iam")
     role = iam.get_role(RoleName=f"{PROJECT}-dev")["Role"]
-    trust = role["AssumeRolePolicyDocument"]
-    policy_names = iam.list_role_policies(RoleName=f"{PROJECT}-dev")["PolicyNames"]
-    document = iam.get_role_policy(RoleName=f"{PROJECT}-dev", PolicyName=policy_names[0])[
-        "PolicyDocument"
-    ]
     attached = iam.list_attached_role_policies(RoleName=f"{PROJECT}-dev")["AttachedPolicies"]
-    resources = [
-        resource
-        for statement in document["Statement"]
-        for resource in (
-            [statement["Resource"]]
-            if isinstance(statement["Resource"], str)
-            else statement["Resource"]
-        )
+
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
+    assert attached == []
+    assert sorted(inline_policies(iam, f"{PROJECT}-dev")) == ["invoke-self", "write-logs"]
+
+
+def test_role_writes_own_log_group_only(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    statements = inline_policies(aws("iam"), f"{PROJECT}-dev")["write-logs"]
+    log_group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{dev_outputs['log_group_name']}"
+
+    assert [sorted(statement["Action"]) for statement in statements] == [
+        ["logs:CreateLogStream", "logs:PutLogEvents"]
+    ]
+    assert [statement["Resource"] for statement in statements] == [
+        [f"{log_group_arn}:log-stream:*"]
     ]
 
-    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
-    assert policy_names == ["write-logs"]
-    assert attached == []
+
+def test_role_invokes_own_function_only(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    function_arn = aws("lambda").get_function_configuration(FunctionName=f"{PROJECT}-dev")[
+        "FunctionArn"
+    ]
+    statements = inline_policies(aws("iam"), f"{PROJECT}-dev")["invoke-self"]
+
+    # Unqualified: the function invokes itself by its bare name.
+    assert function_arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{PROJECT}-dev"
+    assert [statement["Effect"] for statement in statements] == ["Allow"]
+    assert [statement["Action"] for statement in statements] == [["lambda:InvokeFunction"]]
+    assert [statement["Resource"] for statement in statements] == [[function_arn]]
+
+
+def test_role_has_no_wildcard_or_ssm_access(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    statements = [
+        statement
+        for policy in inline_policies(aws("iam"), f"{PROJECT}-dev").values()
+        for statement in policy
+    ]
+    resources = [resource for statement in statements for resource in statement["Resource"]]
+    actions = [action for statement in statements for action in statement["Action"]]
+
+    assert statements
     assert "*" not in resources
-    assert resources == [
-        f"arn:aws:logs:us-east-1:123456789012:log-group:{dev_outputs['log_group_name']}"
-        ":log-stream:*"
+    assert [action for action in actions if "*" in action] == []
+    assert [action for action in actions if action.lower().startswith("ssm:")] == []
+
+
+def test_event_invoke_config_disables_retries(aws: Any, dev_outputs: dict[str, Any]) -> None:
+    config = aws("lambda").get_function_event_invoke_config(FunctionName=f"{PROJECT}-dev")
+
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == 900
+    assert config["FunctionArn"].endswith(f":function:{PROJECT}-dev")
+
+
+def test_bot_token_parameter_plans_one_policy(
+    harness: Session, dev_outputs: dict[str, Any], public_key: str
+) -> None:
+    # A name without a leading "/" gets one "/" after "parameter" in the ARN;
+    # the prod apply below covers a hierarchical name.
+    harness.workspace.select("dev")
+    variables = {"discord_public_key": public_key, "discord_bot_token_ssm_parameter": "bot-token"}
+
+    plan = plan_json(harness, DEV_VARS, variables)
+    changes = {
+        change["address"]: change["change"]
+        for change in plan["resource_changes"]
+        if change["change"]["actions"] != ["no-op"]
+    }
+    policy = json.loads(changes["aws_iam_role_policy.read_bot_token[0]"]["after"]["policy"])
+
+    assert {address: change["actions"] for address, change in changes.items()} == {
+        "aws_iam_role_policy.read_bot_token[0]": ["create"]
+    }
+    assert [statement["Action"] for statement in policy["Statement"]] == ["ssm:GetParameter"]
+    assert [statement["Resource"] for statement in policy["Statement"]] == [
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/bot-token"
     ]
 
 
@@ -191,11 +286,8 @@ def test_requirements_change_publishes_one_layer_version(
 
 
 def test_dev_and_prod_coexist(
-    harness: Session, aws: Any, dev_outputs: dict[str, Any], public_key: str
+    aws: Any, dev_outputs: dict[str, Any], prod_outputs: dict[str, Any]
 ) -> None:
-    harness.workspace.select("prod")
-    harness.workspace.apply(PROD_VARS, {"discord_public_key": public_key})
-    prod_outputs = harness.workspace.outputs()
     functions = {
         function["FunctionName"] for function in aws("lambda").list_functions()["Functions"]
     }
@@ -207,6 +299,23 @@ def test_dev_and_prod_coexist(
     assert {f"{PROJECT}-dev", f"{PROJECT}-prod"} <= roles
 
 
+def test_prod_role_reads_one_parameter(aws: Any, prod_outputs: dict[str, Any]) -> None:
+    policies = inline_policies(aws("iam"), f"{PROJECT}-prod")
+    ssm_statements = [
+        statement
+        for policy in policies.values()
+        for statement in policy
+        if any(action.lower().startswith("ssm:") for action in statement["Action"])
+    ]
+
+    assert sorted(policies) == ["invoke-self", "read-bot-token", "write-logs"]
+    assert ssm_statements == policies["read-bot-token"]
+    assert [statement["Action"] for statement in ssm_statements] == [["ssm:GetParameter"]]
+    assert [statement["Resource"] for statement in ssm_statements] == [
+        [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/discord-bot/prod/bot-token"]
+    ]
+
+
 def test_default_workspace_rejected(harness: Session, public_key: str) -> None:
     harness.workspace.select("default")
 
@@ -216,17 +325,6 @@ def test_default_workspace_rejected(harness: Session, public_key: str) -> None:
     assert returncode == 1, out
     assert 'The "default" workspace is not an environment' in message
     assert "terraform workspace select -or-create=true dev" in message
-
-
-@pytest.mark.parametrize("bad_key", ["abc123", "g" * 64, "0" * 63, "0" * 65])
-def test_invalid_public_key_rejected(harness: Session, bad_key: str) -> None:
-    harness.workspace.select("dev")
-
-    returncode, out, err = harness.workspace.plan(DEV_VARS, {"discord_public_key": bad_key})
-
-    message = " ".join(err.split())
-    assert returncode == 1, out
-    assert "discord_public_key must be exactly 64 hexadecimal digits" in message
 
 
 def test_s3_backend_keeps_state_per_workspace(harness: Session, aws: Any, tmp_path: Path) -> None:
@@ -262,9 +360,9 @@ def test_s3_backend_keeps_state_per_workspace(harness: Session, aws: Any, tmp_pa
 def test_destroy_leaves_nothing(
     harness: Session, aws: Any, dev_outputs: dict[str, Any], public_key: str
 ) -> None:
-    for workspace, var_file in (("dev", DEV_VARS), ("prod", PROD_VARS)):
+    for workspace, var_file, extra in (("dev", DEV_VARS, {}), ("prod", PROD_VARS, PROD_PARAMETER)):
         harness.workspace.select(workspace)
-        harness.workspace.destroy(var_file, {"discord_public_key": public_key})
+        harness.workspace.destroy(var_file, {"discord_public_key": public_key, **extra})
 
     lambda_client = aws("lambda")
     functions = lambda_client.list_functions()["Functions"]
