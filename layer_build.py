@@ -12,10 +12,12 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
-from layer_builder.errors import LayerBuildError, missing_dependency
+from layer_builder.errors import BuildInterrupted, LayerBuildError, missing_dependency
 from layer_builder.pip_install import INDEX_URL_VARIABLE
 from layer_builder.policy import ARCHITECTURES, RUNTIMES
 from layer_builder.protocol import (
@@ -25,10 +27,13 @@ from layer_builder.protocol import (
     read_query,
     write_result,
 )
+from layer_builder.redact import RedactingFormatter, redact_url
 
 log = logging.getLogger("layer_build")
 
 EXIT_FAILURE = 1
+# A shell reports death by signal N as 128 + N; an interrupted build exits the same way.
+EXIT_SIGNAL_BASE = 128
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,11 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one build or check; return the process exit status."""
     arguments = sys.argv[1:] if argv is None else argv
     options = build_parser().parse_args(arguments)
-    logging.basicConfig(
-        level=logging.DEBUG if options.verbose else logging.INFO,
-        format="layer_build: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(options.verbose)
+    # Terraform stops a cancelled plan with SIGINT, then SIGTERM.
+    signal.signal(signal.SIGTERM, raise_interrupted)
 
     try:
         if options.check:
@@ -101,11 +104,31 @@ def main(argv: list[str] | None = None) -> int:
         query = read_query(sys.stdin) if not arguments else query_from_options(options)
         result = run_query(query, options.index_url)
     except LayerBuildError as error:
-        sys.stderr.write(f"layer_build: error: {error}\n")
+        sys.stderr.write(f"layer_build: error: {redact_url(str(error))}\n")
         return EXIT_FAILURE
+    except (BuildInterrupted, KeyboardInterrupt) as error:
+        number = error.signal_number if isinstance(error, BuildInterrupted) else signal.SIGINT
+        name = signal.Signals(number).name
+        sys.stderr.write(
+            f"layer_build: error: interrupted by {name}: the partial build was removed,"
+            " so run it again\n"
+        )
+        return EXIT_SIGNAL_BASE + number
 
     write_result(result, sys.stdout)
     return 0
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr, with the credentials of any URL masked."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("layer_build: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+
+
+def raise_interrupted(signal_number: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into an exception: ``finally`` blocks then remove temporary files."""
+    raise BuildInterrupted(signal_number)
 
 
 def query_from_options(options: argparse.Namespace) -> LayerQuery | FunctionQuery:

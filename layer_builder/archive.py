@@ -22,6 +22,12 @@ from pathlib import Path
 from layer_builder.errors import LayerBuildError
 from layer_builder.policy import MAX_DIRECT_UPLOAD_BYTES, MAX_UNZIPPED_BYTES
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    # NOTE: without flock, stale temporary zips are never removed on Windows.
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 
 # The earliest time a zip header can store. Used unless SOURCE_DATE_EPOCH is set.
@@ -36,6 +42,14 @@ UNIX_SYSTEM = 3
 # NOTE: deflate output is fixed for one zlib build. CPython linked against a
 # different implementation (zlib-ng, for example) may compress to other bytes.
 COMPRESS_LEVEL = 9
+
+# A zip is written as .tmp-XXXX.zip next to its final name. Its writer holds an
+# exclusive flock on it until the rename, so a temporary zip that nobody locks
+# was left by a killed build. The age limit covers the moment between creating
+# the file and locking it.
+TEMPORARY_PREFIX = ".tmp-"
+TEMPORARY_SUFFIX = ".zip"
+STALE_AFTER_SECONDS = 60
 
 SKIPPED_DIRECTORIES = frozenset({"__pycache__"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -112,9 +126,14 @@ def write_zip(
     timestamp = zip_timestamp()
     unzipped_bytes = 0
 
-    handle, temporary_name = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=output_dir)
+    handle, temporary_name = tempfile.mkstemp(
+        prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX, dir=output_dir
+    )
     temporary = Path(temporary_name)
+    # A second descriptor holds the lock: the writing one closes before the audit.
+    lock_handle = os.open(temporary, os.O_RDONLY)
     try:
+        _lock(lock_handle, blocking=True)
         with os.fdopen(handle, "wb") as stream, zipfile.ZipFile(stream, "w") as archive:
             for arcname, source in entries:
                 info = zipfile.ZipInfo(arcname, date_time=timestamp)
@@ -140,6 +159,8 @@ def write_zip(
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(lock_handle)
 
     log.info("wrote %s (%d bytes, %d unzipped)", final, size, unzipped_bytes)
     return ArchiveInfo(
@@ -149,6 +170,50 @@ def write_zip(
         size_bytes=size,
         unzipped_bytes=unzipped_bytes,
     )
+
+
+def remove_stale_temporaries(output_dir: Path) -> None:
+    """Delete the temporary zips that killed builds left in ``output_dir``.
+
+    A temporary zip is stale when no process holds its lock and it is older
+    than STALE_AFTER_SECONDS. Failures (a read-only directory on a cache hit,
+    for example) are logged at debug level and skipped.
+    """
+    if fcntl is None:
+        return
+    try:
+        candidates = sorted(output_dir.glob(f"{TEMPORARY_PREFIX}*{TEMPORARY_SUFFIX}"))
+    except OSError:
+        return
+
+    now = time.time()
+    for path in candidates:
+        try:
+            if now - path.stat().st_mtime < STALE_AFTER_SECONDS:
+                continue
+            handle = os.open(path, os.O_RDONLY)
+            try:
+                if not _lock(handle, blocking=False):
+                    continue
+                path.unlink()
+            finally:
+                os.close(handle)
+        except OSError as error:
+            log.debug("cannot remove stale temporary zip %s: %s", path, error)
+            continue
+        log.info("removed stale temporary zip %s left by an interrupted build", path)
+
+
+def _lock(handle: int, blocking: bool) -> bool:
+    """Take an exclusive flock on ``handle``; return False if another process holds it."""
+    if fcntl is None:
+        return True
+    flags = fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
+    try:
+        fcntl.flock(handle, flags)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def file_sha256(path: Path) -> str:

@@ -41,18 +41,23 @@ _FOREIGN_SUFFIXES = (".pyd", ".dll", ".dylib")
 _METADATA_FIELD = re.compile(r"^(Name|Version): *(.+?)\s*$", re.MULTILINE)
 _WHEEL_TAG = re.compile(r"^Tag: *\S+?-\S+?-(\S+)\s*$", re.MULTILINE)
 
+# Used when no .dist-info RECORD lists a file and no package directory contains it.
+UNKNOWN_OWNER = "package unknown: no .dist-info RECORD in the zip lists this file"
+UNKNOWN_PACKAGE = "the package that installed this file"
+
 
 @dataclass(frozen=True)
 class Finding:
     """One reason the runtime cannot load the layer, with the fix."""
 
     path: str
-    package: str
+    package: str | None
     problem: str
     fix: str
 
     def __str__(self) -> str:
-        return f"{self.path} (package {self.package}): {self.problem}. Fix: {self.fix}"
+        owner = f"package {self.package}" if self.package else UNKNOWN_OWNER
+        return f"{self.path} ({owner}): {self.problem}. Fix: {self.fix}"
 
 
 @dataclass
@@ -124,12 +129,13 @@ def audit_zip(
 
 def _check_file(
     name: str,
-    package: str,
+    package: str | None,
     data: bytes,
     runtime: Runtime,
     architecture: Architecture,
     report: AuditReport,
 ) -> None:
+    subject = package or UNKNOWN_PACKAGE
     lower = name.lower()
     if lower.endswith(_FOREIGN_SUFFIXES) or "-darwin.so" in lower or is_foreign_binary(data):
         report.findings.append(
@@ -137,7 +143,7 @@ def _check_file(
                 name,
                 package,
                 "is a Windows or macOS binary, and Lambda runs Linux",
-                f"install {package}'s manylinux wheel: build the layer with layer_build.py",
+                f"install the manylinux wheel of {subject}: build the layer with layer_build.py",
             )
         )
         return
@@ -149,7 +155,7 @@ def _check_file(
     elf = read_elf(data)
     if elf is None:
         report.findings.append(
-            Finding(name, package, "is a malformed ELF file", f"reinstall {package}")
+            Finding(name, package, "is a malformed ELF file", f"reinstall {subject}")
         )
         return
 
@@ -159,7 +165,7 @@ def _check_file(
                 name,
                 package,
                 f"is a {elf.elf_class}-bit ELF file, and Lambda loads only 64-bit code",
-                f"install {package}'s 64-bit {architecture.manylinux_arch} wheel",
+                f"install the 64-bit {architecture.manylinux_arch} wheel of {subject}",
             )
         )
     if elf.machine != architecture.elf_machine:
@@ -193,13 +199,17 @@ def _check_file(
                     package,
                     f"needs {need.label} from {need.library}, above {runtime.name}'s limit"
                     f" {need.family}_{format_version(limit)} ({runtime.os.name})",
-                    _fix_for_symbol(package, need.family, need.version, runtime),
+                    _fix_for_symbol(subject, need.family, need.version, runtime),
                 )
             )
 
 
 def _check_extension_name(
-    name: str, package: str, runtime: Runtime, architecture: Architecture, report: AuditReport
+    name: str,
+    package: str | None,
+    runtime: Runtime,
+    architecture: Architecture,
+    report: AuditReport,
 ) -> None:
     match = _EXTENSION_SUFFIX.search(name)
     if match is None:
@@ -212,7 +222,8 @@ def _check_extension_name(
                 package,
                 f"is an extension for CPython {python[0]}.{python[1]}, but the runtime is"
                 f" {runtime.name}",
-                f"install {package}'s cp{runtime.python[0]}{runtime.python[1]} wheel (build the"
+                f"install the cp{runtime.python[0]}{runtime.python[1]} wheel of"
+                f" {package or UNKNOWN_PACKAGE} (build the"
                 f" layer for {runtime.name}), or set the runtime to python{python[0]}.{python[1]}",
             )
         )
@@ -284,8 +295,13 @@ def _read_distributions(archive: zipfile.ZipFile, names: list[str]) -> tuple[lis
     return packages, sorted(platforms)
 
 
-def _top_level(name: str) -> str:
+def _top_level(name: str) -> str | None:
+    """Guess the owner from the top directory: ``python/nacl/x.so`` gives ``nacl``.
+
+    A file directly under ``python/`` or at the zip's root has no such
+    directory, so its owner is unknown (None).
+    """
     parts = name.split("/")
-    if len(parts) > 2 and parts[0] == "python":
-        return parts[1]
-    return parts[0]
+    if parts[0] == "python":
+        return parts[1] if len(parts) > 2 else None
+    return parts[0] if len(parts) > 1 else None

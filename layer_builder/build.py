@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layer_builder import BUILDER_VERSION, bytecode, pip_install
-from layer_builder.archive import ArchiveInfo, list_tree, write_zip
+from layer_builder.archive import ArchiveInfo, list_tree, remove_stale_temporaries, write_zip
 from layer_builder.cache import BuildCache, cache_key
 from layer_builder.errors import LayerBuildError, missing_dependency
 from layer_builder.policy import (
@@ -22,6 +22,7 @@ from layer_builder.policy import (
     platform_tags,
 )
 from layer_builder.protocol import FunctionQuery, LayerQuery
+from layer_builder.redact import redact_url
 
 if TYPE_CHECKING:
     from layer_builder.audit import AuditReport
@@ -36,12 +37,13 @@ def build_layer(query: LayerQuery, workdir: Path, index_url: str | None) -> dict
 
     Everything that can be rejected without pip (runtime, architecture,
     requirements, output directory) is checked first, so bad input costs no
-    download and leaves nothing behind.
+    download and leaves nothing behind. A cache hit writes nothing, so it also
+    works in a read-only output directory.
     """
     runtime = get_runtime(query.runtime)
     architecture = get_architecture(query.architecture)
     requirements = read_requirements(workdir / query.requirements, query.requirements)
-    output_dir = prepare_output_dir(workdir / query.output_dir, query.output_dir)
+    output_dir = workdir / query.output_dir
 
     # NOTE: files that the requirements include with -r or -c are not part of
     # the key. Pin everything in the one file that the query names.
@@ -52,7 +54,9 @@ def build_layer(query: LayerQuery, workdir: Path, index_url: str | None) -> dict
         "pip": pip_install.pip_version(),
         "builder": BUILDER_VERSION,
         "bytecode": bytecode.bytecode_tag(runtime),
-        "index_url": index_url or "",
+        # Credentials do not change what the index serves, and the key must not
+        # be derived from a secret.
+        "index_url": redact_url(index_url or ""),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
     }
     key = cache_key(inputs)
@@ -60,9 +64,12 @@ def build_layer(query: LayerQuery, workdir: Path, index_url: str | None) -> dict
 
     cached = cache.lookup(key)
     if cached is None:
+        prepare_output_dir(output_dir, query.output_dir)
+        remove_stale_temporaries(output_dir)
         # A concurrent build of the same key may finish while we wait for the lock.
+        # The first lookup has already logged why the cache missed.
         with cache.lock(key):
-            cached = cache.lookup(key)
+            cached = cache.lookup(key, quiet=True)
             if cached is None:
                 log.info("cache miss for %s %s: building", runtime.name, architecture.name)
                 result = _build_layer_zip(
@@ -70,6 +77,8 @@ def build_layer(query: LayerQuery, workdir: Path, index_url: str | None) -> dict
                 )
                 cache.store(key, result)
                 return _finish(result, workdir, output_dir, cache_hit=False)
+    else:
+        remove_stale_temporaries(output_dir)
 
     log.info("cache hit: %s", cached["zip_name"])
     return _finish(cached, workdir, output_dir, cache_hit=True)
@@ -145,6 +154,7 @@ def build_function(query: FunctionQuery, workdir: Path) -> dict[str, str]:
             f"function_source {query.function_source!r} contains no files: add the handler"
         )
     output_dir = prepare_output_dir(workdir / query.output_dir, query.output_dir)
+    remove_stale_temporaries(output_dir)
 
     def zip_name(digest: str) -> str:
         return f"function-{digest[:12]}.zip"

@@ -51,33 +51,36 @@ class BuildCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.directory / f"{key}{LOCK_SUFFIX}"))
 
-    def lookup(self, key: str) -> dict[str, str] | None:
+    def lookup(self, key: str, quiet: bool = False) -> dict[str, str] | None:
         """Return the cached result if its zip still exists with the recorded SHA-256.
 
         A missing, unreadable or stale manifest, or a zip that is gone or whose
-        bytes changed, counts as a miss so that the caller rebuilds it.
+        bytes changed, counts as a miss so that the caller rebuilds it. The
+        reason is logged as a warning, or at debug level when ``quiet`` is set
+        for a repeated lookup. Nothing is written, so a hit works read-only.
         """
+        level = logging.DEBUG if quiet else logging.WARNING
         manifest = self.directory / f"{key}{MANIFEST_SUFFIX}"
         try:
             result = json.loads(manifest.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            log.warning("ignoring unreadable cache manifest %s: %s", manifest, error)
+            log.log(level, "ignoring unreadable cache manifest %s: %s", manifest, error)
             return None
 
         if not isinstance(result, dict) or not all(
             isinstance(value, str) for value in result.values()
         ):
-            log.warning("ignoring malformed cache manifest %s", manifest)
+            log.log(level, "ignoring malformed cache manifest %s", manifest)
             return None
 
         zip_path = self.zip_dir / result.get("zip_name", "")
         if not result.get("zip_name") or not zip_path.is_file():
-            log.warning("cached zip %s is missing: rebuilding", zip_path)
+            log.log(level, "cached zip %s is missing: rebuilding", zip_path)
             return None
         if file_sha256(zip_path) != result.get("sha256"):
-            log.warning("cached zip %s does not match its recorded sha256: rebuilding", zip_path)
+            log.log(level, "cached zip %s does not match its recorded sha256: rebuilding", zip_path)
             return None
         return result
 

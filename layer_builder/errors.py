@@ -13,6 +13,18 @@ class LayerBuildError(Exception):
     """
 
 
+class BuildInterrupted(BaseException):
+    """SIGTERM raised as an exception, so that it runs the same cleanup as an error.
+
+    It derives from BaseException like KeyboardInterrupt, so that no
+    ``except Exception`` handler swallows it.
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
 def missing_dependency(error: ImportError) -> LayerBuildError:
     """Describe a missing builder dependency (pyelftools, filelock) and how to get it."""
     return LayerBuildError(

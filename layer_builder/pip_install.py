@@ -13,7 +13,6 @@ import csv
 import io
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -21,31 +20,12 @@ from pathlib import Path
 
 from layer_builder.errors import LayerBuildError
 from layer_builder.policy import Architecture, Runtime, platform_tags
+from layer_builder.redact import redact_url
 
 log = logging.getLogger(__name__)
 
 # Environment variable that replaces pip's index URL, for a mirror or a test.
 INDEX_URL_VARIABLE = "LAYER_BUILD_INDEX_URL"
-
-# pip's own wording when it cannot reach an index (urllib3 and requests errors
-# quoted in its "Retrying" warnings and its final error).
-NETWORK_ERROR_MARKERS = (
-    "NewConnectionError",
-    "Failed to establish a new connection",
-    "Connection refused",
-    "Max retries exceeded",
-    "Temporary failure in name resolution",
-    "Name or service not known",
-    "ConnectTimeoutError",
-    "Read timed out",
-    "ProxyError",
-    "SSLError",
-    "Could not fetch URL",
-    "connection broken by",
-)
-FETCH_FAILURE_PATTERN = re.compile(r"Could not fetch URL (\S+?):? ")
-NO_MATCH_PATTERN = re.compile(r"No matching distribution found for (\S+)")
-UNSATISFIED_PATTERN = re.compile(r"Could not find a version that satisfies the requirement (\S+)")
 
 # Files that pip writes with host-dependent content: direct_url.json records
 # the absolute path or URL a package came from.
@@ -106,15 +86,23 @@ def install(
     if index_url:
         command += ["--index-url", index_url]
 
-    log.info("pip install for %s on %s: %s", runtime.name, architecture.name, " ".join(command))
+    log.info(
+        "pip install for %s on %s: %s",
+        runtime.name,
+        architecture.name,
+        redact_url(" ".join(command)),
+    )
     output = _run_streaming(command)
 
     if output.returncode != 0:
+        # Loaded only on failure: packaging's import would slow down every cache hit.
+        from layer_builder.pip_failure import classify_failure
+
         try:
             debug_log = log_file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             debug_log = ""
-        raise _classify_failure(output.text + debug_log, runtime, architecture, tags)
+        raise classify_failure(output.text + debug_log, runtime, architecture, tags)
 
     remove_host_dependent_files(target)
 
@@ -126,7 +114,12 @@ class _PipOutput:
 
 
 def _run_streaming(command: list[str]) -> _PipOutput:
-    """Run pip with its stdout and stderr copied to our stderr, and keep the text."""
+    """Run pip with its output copied to our stderr, URL credentials masked, and keep the text.
+
+    pip masks an index password itself but prints the user name, which some
+    indexes use as the token. An exception here (SIGTERM turned into one by
+    the entry point, Ctrl-C) stops pip before it propagates.
+    """
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     lines: list[str] = []
     with subprocess.Popen(
@@ -139,44 +132,14 @@ def _run_streaming(command: list[str]) -> _PipOutput:
         env=environment,
     ) as process:
         assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            sys.stderr.write(line)
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                sys.stderr.write(redact_url(line))
+        except BaseException:
+            process.terminate()
+            raise
     return _PipOutput(process.returncode, "".join(lines))
-
-
-def _classify_failure(
-    text: str, runtime: Runtime, architecture: Architecture, tags: list[str]
-) -> LayerBuildError:
-    """Turn pip's output into one actionable line: network, missing wheel, or other."""
-    if any(marker in text for marker in NETWORK_ERROR_MARKERS):
-        url = FETCH_FAILURE_PATTERN.search(text)
-        where = f" {url.group(1)}" if url else ""
-        return LayerBuildError(
-            f"pip could not reach the package index{where} (network failure): check the"
-            f" connection, proxy and index URL ({INDEX_URL_VARIABLE} or pip's configuration),"
-            " then retry"
-        )
-
-    match = NO_MATCH_PATTERN.search(text) or UNSATISFIED_PATTERN.search(text)
-    if match:
-        package = match.group(1).rstrip(".")
-        return LayerBuildError(
-            f"no compatible wheel for {package} on {runtime.name} {architecture.name}"
-            f" (CPython {runtime.python_version}, platform tags {', '.join(tags)}, or any):"
-            f" pin {package} to a release that publishes such a wheel, or choose another runtime"
-        )
-
-    last_error = _last_error_line(text)
-    return LayerBuildError(f"pip install failed: {last_error}")
-
-
-def _last_error_line(text: str) -> str:
-    for line in reversed(text.splitlines()):
-        if line.startswith("ERROR:"):
-            return line.removeprefix("ERROR:").strip()
-    stripped = [line for line in text.splitlines() if line.strip()]
-    return stripped[-1].strip() if stripped else "no output"
 
 
 def remove_host_dependent_files(target: Path) -> None:

@@ -17,6 +17,17 @@ LAYER_KEYS = ("requirements", "runtime", "architecture", "output_dir")
 FUNCTION_KEYS = ("function_source", "output_dir")
 DEFAULT_OUTPUT_DIR = "build"
 
+# JSON's names for the types that json.loads returns, for error messages.
+JSON_TYPE_NAMES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
 
 @dataclass(frozen=True)
 class LayerQuery:
@@ -50,15 +61,16 @@ def parse_query(query: object) -> LayerQuery | FunctionQuery:
     """Validate a decoded query and pick the layer or the function-zip mode."""
     if not isinstance(query, dict):
         raise LayerBuildError(
-            f"the query must be a JSON object, got {type(query).__name__}:"
+            f"the query must be a JSON object, got {_with_article(json_type_name(query))}:"
             " pass the keys as an object of strings"
         )
 
     for key, value in query.items():
         if not isinstance(value, str):
             raise LayerBuildError(
-                f"query value {key}={json.dumps(value)} is a {type(value).__name__}, not a"
-                " string: Terraform's external data source passes strings only, so quote it"
+                f"query value {key}={json.dumps(value)} is {_with_article(json_type_name(value))},"
+                " not a string: Terraform's external data source passes strings only, so quote"
+                " it"
             )
 
     accepted = set(LAYER_KEYS) | set(FUNCTION_KEYS)
@@ -88,6 +100,17 @@ def parse_query(query: object) -> LayerQuery | FunctionQuery:
         architecture=_required(query, "architecture"),
         output_dir=_output_dir(query),
     )
+
+
+def json_type_name(value: object) -> str:
+    """Name the JSON type of a decoded value: ``null`` rather than Python's ``NoneType``."""
+    return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _with_article(name: str) -> str:
+    if name == "null":
+        return name
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def _required(query: dict[str, str], key: str) -> str:

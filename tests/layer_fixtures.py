@@ -7,6 +7,8 @@ per architecture per session: each module's session fixture calls
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -111,6 +113,30 @@ def write_zip(path: Path, entries: dict[str, bytes]) -> Path:
         for name, data in entries.items():
             archive.writestr(name, data)
     return path
+
+
+def build_wheel(directory: Path, name: str, version: str, files: dict[str, bytes]) -> Path:
+    """Write a pure-Python ``py3-none-any`` wheel with a RECORD of real hashes."""
+    dist_info = f"{name}-{version}.dist-info"
+    contents = dict(files)
+    contents[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    )
+    contents[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: layer-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record_lines = []
+    for path, data in contents.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record_lines.append(f"{path},sha256={digest},{len(data)}")
+    record_lines.append(f"{dist_info}/RECORD,,")
+    contents[f"{dist_info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
+
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_STORED) as archive:
+        for path, data in contents.items():
+            archive.writestr(path, data)
+    return wheel
 
 
 def compile_shared(directory: Path, source: str, name: str, compiler: str = "gcc") -> bytes:

@@ -67,6 +67,22 @@ def test_glibc_2_34_library_rejected_for_python311(tmp_path):
     assert report.glibc_required_text == "2.34"
 
 
+def test_unowned_library_names_no_package(tmp_path):
+    # Directly under python/ and listed in no RECORD: no package to name.
+    library = compile_shared(tmp_path, NEEDS_GLIBC_2_34, "threads")
+    zip_path = layer_with(tmp_path, "python/_threads.abi3.so", library)
+
+    report = audit_zip(zip_path, PYTHON311, X86_64)
+
+    assert len(report.findings) == 1
+    finding = report.findings[0]
+    assert finding.package is None
+    assert "(package unknown: no .dist-info RECORD" in str(finding)
+    assert "package python" not in str(finding)
+    assert "pin python" not in finding.fix
+    assert finding.fix.startswith("pin the package that installed this file to a release")
+
+
 def test_glibc_2_34_library_accepted_for_python312(tmp_path):
     library = compile_shared(tmp_path, NEEDS_GLIBC_2_34, "threads")
     zip_path = layer_with(tmp_path, "python/threads/_threads.abi3.so", library)

@@ -32,7 +32,7 @@ def test_invalid_json_on_stdin(tmp_path):
 
 def test_query_not_an_object(tmp_path):
     completed = run_layer_build(stdin='["python3.11"]', cwd=tmp_path)
-    assert_one_line_error(completed, "must be a JSON object", "list")
+    assert_one_line_error(completed, "must be a JSON object, got an array")
 
 
 @pytest.mark.parametrize("value", [3.11, True, None, ["x"]])
@@ -41,6 +41,17 @@ def test_non_string_query_value(tmp_path, value):
     query["runtime"] = value
     completed = run_layer_build(stdin=json.dumps(query), cwd=tmp_path)
     assert_one_line_error(completed, f"runtime={json.dumps(value)}", "not a string")
+
+
+@pytest.mark.parametrize(
+    ("value", "name"), [(None, "null"), (3.11, "a number"), (True, "a boolean"), ([], "an array")]
+)
+def test_non_string_value_named_in_json_terms(tmp_path, value, name):
+    query = json.loads(layer_query())
+    query["output_dir"] = value
+    completed = run_layer_build(stdin=json.dumps(query), cwd=tmp_path)
+    line = assert_one_line_error(completed, f"is {name}, not a string")
+    assert "NoneType" not in line
 
 
 def test_unknown_key_lists_accepted(tmp_path):
