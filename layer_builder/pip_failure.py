@@ -4,7 +4,8 @@ pip reports "No matching distribution found for X" for three different
 problems, each with its own fix: the release needs a newer Python than the
 runtime, the version does not exist on the index, or no wheel fits the
 runtime's platform tags. The debug log written with ``--log`` lists every file
-that pip saw on the index with its ``Requires-Python``, which tells them apart.
+that pip saw on the index with its ``Requires-Python``, and that list
+distinguishes the three.
 """
 
 from __future__ import annotations

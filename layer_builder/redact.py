@@ -1,9 +1,9 @@
 """Mask the credentials in URLs before they reach a log line or an error message.
 
 A private index URL such as ``https://user:token@host/simple`` carries its
-credentials in the userinfo part. pip masks the password with ``****`` and
-keeps the user name; here the whole userinfo becomes ``****`` because some
-indexes take the token as the user name.
+credentials in the userinfo part. pip 26 masks the password with ``****`` but
+prints the user name. Some indexes take the token as the user name, so here
+the whole userinfo becomes ``****``.
 """
 
 from __future__ import annotations
