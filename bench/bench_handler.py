@@ -5,7 +5,8 @@ a signed `/ping` (Function URL events), next to a bare PyNaCl verify of the
 same signed message, measured in the same run with the cases interleaved. The
 handler runs twice: with its request log dropped by level, and with the log
 line formatted and written to /dev/null at INFO, as a Lambda logging set-up
-would.
+would. A last case writes one record like the handler's through the same
+logging set-up without the handler, to show what the log line alone costs.
 
 Import: `python -I -S -B -X importtime -c "import lambda_function"` in fresh
 interpreters whose sys.path contains only the standard library, the function
@@ -83,6 +84,30 @@ def handler_call(module: Any, event: dict[str, Any]) -> Callable[[], object]:
     return lambda: module.lambda_handler(event, None)
 
 
+def log_request_line(logger: logging.Logger) -> None:
+    """Write a record with the same format, arguments and extra fields as a PING's."""
+    fields = {
+        "interaction_id": "1",
+        "interaction_type": 1,
+        "command": None,
+        "error": None,
+        "outcome": "pong",
+        "status": 200,
+        "latency_ms": 0.012,
+    }
+    logger.info(
+        "interaction %s type=%s command=%s outcome=%s status=%s latency_ms=%s error=%s",
+        "1",
+        1,
+        None,
+        "pong",
+        200,
+        0.012,
+        None,
+        extra=fields,
+    )
+
+
 def percentile(samples: list[int], fraction: float) -> float:
     """Return the `fraction` quantile of `samples` in microseconds."""
     ordered = sorted(samples)
@@ -105,12 +130,14 @@ def measure_latency(key: SigningKey, requests: int, rounds: int) -> dict[str, li
 
     quiet = logging.getLogger("discord_endpoint")
     root = logging.getLogger()
+    request_logger = logging.getLogger("discord_endpoint.endpoint")
     cases: dict[str, tuple[Callable[[], object], bool]] = {
         "bare verify": (lambda: verify_key.verify(ping_message, ping_signature), False),
         "PING, log dropped": (handler_call(lambda_function, ping_event), False),
         "/ping, log dropped": (handler_call(lambda_function, command_event), False),
         "PING, log at INFO": (handler_call(lambda_function, ping_event), True),
         "/ping, log at INFO": (handler_call(lambda_function, command_event), True),
+        "INFO record alone": (lambda: log_request_line(request_logger), True),
     }
     samples: dict[str, list[int]] = {name: [] for name in cases}
     per_round = max(1, requests // rounds)
@@ -225,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}")
     samples = measure_latency(SigningKey.generate(), args.requests, args.rounds)
     print(f"\nlatency, {len(samples['bare verify'])} calls per case:")
     print(f"  {'case':<20} {'p50 us':>8} {'p99 us':>8} {'p50 / bare':>10}")
@@ -253,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(imports["function source"])
     verdict = "met" if median <= TARGET_IMPORT_MS and pyc_count else "missed"
     print(f"  target median (function source) <= {TARGET_IMPORT_MS:.0f} ms: {verdict}")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"\nload average at the end: {load}")
     return 0
 
 

@@ -231,6 +231,22 @@ def test_rejected_request_logged(handler_module, sign_event, caplog):
     assert event["headers"]["x-signature-ed25519"] not in caplog.text
 
 
+def test_ping_logged_without_thread_fields(handler_module, sign_event, caplog):
+    # Init switches off the thread and process fields, which Lambda's log
+    # formatters do not print, and keeps the PING line at INFO with every field.
+    with caplog.at_level(logging.INFO, logger="discord_endpoint"):
+        handler_module.lambda_handler(sign_event(b'{"type":1,"id":"77"}'), None)
+
+    [record] = [r for r in caplog.records if r.name == "discord_endpoint.endpoint"]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().startswith("interaction 77 type=1 command=None outcome=pong")
+    assert record.status == 200
+    assert record.thread is None
+    assert record.threadName is None
+    assert record.process is None
+    assert record.processName is None
+
+
 def test_interaction_repr_omits_token():
     interaction = Interaction({"type": 2, "id": "9", "token": "secret-token", "data": {}})
 

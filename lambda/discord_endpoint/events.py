@@ -87,14 +87,21 @@ class HttpEvent:
         multi = self._event.get("multiValueHeaders")
         if multi is not None:
             for name, values in _mapping_items(multi, "multiValueHeaders"):
-                if not isinstance(values, list) or not values:
-                    continue
-                headers[name.lower()] = _header_value(name, values[-1])
+                if isinstance(values, list) and values:
+                    headers[name.lower()] = _header_value(name, values[-1])
 
+        # This loop runs on every request, so it checks the types inline
+        # instead of calling the helpers above for each header.
         single = self._event.get("headers")
         if single is not None:
-            for name, value in _mapping_items(single, "headers"):
-                headers[name.lower()] = _header_value(name, value)
+            if not isinstance(single, dict):
+                raise _not_an_object("headers", single)
+            for name, value in single.items():
+                if not isinstance(name, str):
+                    raise MalformedEventError("event headers has a non-string name")
+                if not isinstance(value, str):
+                    raise _not_a_string_header(name, value)
+                headers[name.lower()] = value
 
         return headers
 
@@ -119,7 +126,7 @@ class HttpEvent:
 
 def _mapping_items(value: Any, field: str) -> list[tuple[str, Any]]:
     if not isinstance(value, dict):
-        raise MalformedEventError(f"event {field} must be an object, got {type(value).__name__}")
+        raise _not_an_object(field, value)
     items = list(value.items())
     for name, _ in items:
         if not isinstance(name, str):
@@ -129,7 +136,15 @@ def _mapping_items(value: Any, field: str) -> list[tuple[str, Any]]:
 
 def _header_value(name: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise MalformedEventError(
-            f"event header {name!r} must be a string, got {type(value).__name__}"
-        )
+        raise _not_a_string_header(name, value)
     return value
+
+
+def _not_an_object(field: str, value: Any) -> MalformedEventError:
+    return MalformedEventError(f"event {field} must be an object, got {type(value).__name__}")
+
+
+def _not_a_string_header(name: str, value: Any) -> MalformedEventError:
+    return MalformedEventError(
+        f"event header {name!r} must be a string, got {type(value).__name__}"
+    )

@@ -30,9 +30,12 @@ def http_response(
     status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Return a proxy response with `payload` serialised as the JSON body."""
+    response_headers = _JSON_HEADERS.copy()
+    if headers:
+        response_headers.update(headers)
     return {
         "statusCode": int(status),
-        "headers": {**_JSON_HEADERS, **(headers or {})},
+        "headers": response_headers,
         "body": _ENCODER.encode(payload),
     }
 
