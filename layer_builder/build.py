@@ -98,6 +98,8 @@ def _build_layer_zip(
     except ImportError as error:
         raise missing_dependency(error) from None
 
+    # NOTE: an error or SIGTERM removes this directory, but SIGKILL leaves it in
+    # the system's temporary directory for the OS to clean up.
     build_root = Path(tempfile.mkdtemp(prefix="layer-build-"))
     try:
         # The zip's root: pip's log and other scratch files stay outside it.
