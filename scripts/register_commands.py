@@ -50,6 +50,15 @@ SNOWFLAKE = re.compile(r"[0-9]{1,20}")
 # The environment names a file under environments/, so it must not contain a path.
 WORKSPACE = re.compile(r"[A-Za-z0-9_-]{1,90}")
 
+# Bot tokens are printable ASCII without whitespace. Anything else (a curly quote or a line
+# break pasted with the token) would fail inside http.client with a traceback or a misleading
+# network error, because header values must be Latin-1 and must not contain a line break.
+TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+# Loggers whose INFO records the script prints. Libraries stay at WARNING, because botocore
+# reports at INFO where it found credentials and endpoints.
+SCRIPT_LOGGERS = ("register_commands",)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -158,6 +167,23 @@ def check_snowflake(resolved: Resolved, setting: Setting) -> str:
 # --- bot token: environment or SSM --------------------------------------------------------
 
 
+def check_token(token: BotToken) -> BotToken:
+    """Return the token if its characters can be a bot token; raise RegistrationError.
+
+    The message names the first bad character by its code point only, never the token.
+    """
+    if TOKEN_CHARACTERS.fullmatch(token.value) is not None:
+        return token
+
+    bad = next(character for character in token.value if not "\x21" <= character <= "\x7e")
+    kind = "whitespace or a control character" if bad.isascii() else "a non-ASCII character"
+    raise RegistrationError(
+        f"invalid bot token from {token.source}: it contains {kind} (U+{ord(bad):04X}), but "
+        "bot tokens are printable ASCII without spaces; copy it again from the Bot page of the "
+        "application in the Discord Developer Portal"
+    )
+
+
 def fetch_ssm_token(parameter: Resolved, region: str | None) -> BotToken:
     """Read the bot token from an SSM SecureString parameter, decrypted.
 
@@ -184,7 +210,7 @@ def fetch_ssm_token(parameter: Resolved, region: str | None) -> BotToken:
     value = response["Parameter"]["Value"].strip()
     if not value:
         raise RegistrationError(f"{source} is empty; store the bot token in it")
-    return BotToken(value, source)
+    return check_token(BotToken(value, source))
 
 
 def resolve_token(
@@ -207,7 +233,7 @@ def resolve_token(
 
     from_env = environ.get(BOT_TOKEN_ENV_VAR, "").strip()
     if from_env:
-        return BotToken(from_env, f"environment variable {BOT_TOKEN_ENV_VAR}")
+        return check_token(BotToken(from_env, f"environment variable {BOT_TOKEN_ENV_VAR}"))
 
     parameter = resolve(TOKEN_PARAMETER, options, environ, tfvars, tfvars_path)
     if parameter is not None:
@@ -371,7 +397,9 @@ def main(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Run the command line; `load`, `environ` and `sleep` are seams for tests."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in SCRIPT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     options = parse_args(argv)
     try:
         run(options, load(), environ=os.environ if environ is None else environ, sleep=sleep)

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -474,6 +475,33 @@ def test_tfvars_hash_inside_string_kept(tmp_path):
     assert values == {"discord_bot_token_ssm_parameter": "/bot#1/token"}
 
 
+# --- the token's characters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad_token", "named"),
+    [
+        (TOKEN.replace(".", "\u2019", 1), "U+2019"),
+        (TOKEN.replace(".", "\n", 1), "U+000A"),
+        (TOKEN.replace(".", " ", 1), "U+0020"),
+        (TOKEN.replace(".", "\u00e9", 1), "U+00E9"),
+    ],
+)
+def test_token_bad_character_rejected(cli, discord, capsys, caplog, bad_token, named):
+    status = cli("--application-id", APPLICATION_ID, environ={"DISCORD_BOT_TOKEN": bad_token})
+
+    assert status == 1
+    assert discord.log == []
+    captured = capsys.readouterr()
+    assert bad_token not in captured.err
+    assert TOKEN.split(".")[0] not in captured.err
+    error_lines = captured.err.splitlines()
+    assert len(error_lines) == 1
+    assert "invalid bot token from environment variable DISCORD_BOT_TOKEN" in error_lines[0]
+    assert named in error_lines[0]
+    assert "copy it again from the Bot page" in error_lines[0]
+
+
 # --- token from SSM -------------------------------------------------------------------------
 
 
@@ -523,6 +551,26 @@ def test_ssm_parameter_not_found(aws_credentials, discord, no_tfvars, capsys):
     assert "SSM parameter /missing (named by option --token-ssm-parameter) not found" in error
 
 
+@mock_aws
+def test_ssm_token_bad_character_names_parameter(aws_credentials, discord, tmp_path, capsys):
+    ssm = boto3.client("ssm", region_name="eu-west-1")
+    ssm.put_parameter(
+        Name="/discord/dev/bot-token", Value=f"\u201c{TOKEN}\u201d", Type="SecureString"
+    )
+    tfvars = tmp_path / "dev.tfvars"
+    tfvars.write_text('discord_bot_token_ssm_parameter = "/discord/dev/bot-token"\n')
+
+    status = Cli(discord, tfvars)("--application-id", APPLICATION_ID, environ={})
+
+    assert status == 1
+    assert discord.log == []
+    error = capsys.readouterr().err
+    assert TOKEN not in error
+    assert "invalid bot token from SSM parameter /discord/dev/bot-token" in error
+    assert f"{tfvars} (discord_bot_token_ssm_parameter)" in error
+    assert "U+201C" in error
+
+
 # --- the script as a program ----------------------------------------------------------------
 
 
@@ -552,3 +600,52 @@ def test_script_dry_run_subprocess(tmp_path):
     assert first_line == f"PUT http://127.0.0.1:9{GLOBAL_PATH}"
     names = [definition["name"] for definition in json.loads(body)]
     assert "ping" in names
+
+
+def test_script_keeps_botocore_quiet(discord, no_tfvars):
+    """A successful SSM read prints no INFO line from botocore (such as "Found credentials")."""
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_REGION": "eu-west-1",
+    }
+    try:
+        boto3.client(
+            "ssm",
+            region_name="eu-west-1",
+            endpoint_url=environment["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).put_parameter(Name="/discord/quiet/bot-token", Value=TOKEN, Type="SecureString")
+        discord.expect_oneshot_request(GLOBAL_PATH, method="PUT").respond_with_json([])
+
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(SCRIPTS_DIR / "register_commands.py"),
+                "--tfvars",
+                str(no_tfvars),
+                "--application-id",
+                APPLICATION_ID,
+                "--token-ssm-parameter",
+                "/discord/quiet/bot-token",
+                "--api-base-url",
+                discord.url_for("/").rstrip("/"),
+            ],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+        )
+    finally:
+        moto.stop()
+
+    assert result.returncode == 0, result.stderr
+    discord.check_assertions()
+    assert "Replaced the global commands" in result.stdout
+    assert result.stderr == ""
