@@ -34,6 +34,7 @@ from .interaction import Interaction
 from .protocol import InteractionResponseType, InteractionType
 from .registry import Registry
 from .routing import RouteResult
+from .transport_logging import cap_transport_loggers
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ class LambdaInvoker:
 
         try:
             if self._client is None:
+                # botocore logs the Invoke parameters, token included, at DEBUG.
+                cap_transport_loggers()
                 self._client = self._client_factory()
             response = self._client.invoke(
                 FunctionName=self.function_name,

@@ -4,6 +4,8 @@
 no bot token: the interaction token in the path authorises it, for 15 minutes
 after Discord created the interaction. That token is a secret, so neither the
 URL nor an exception text that may contain it goes into a log or an error.
+urllib3 would log the URL at DEBUG, so the client caps its logger at WARNING
+(see `transport_logging`).
 
 `requests` and `urllib.parse` are imported on first use, not at module load,
 to keep the init path of the HTTP handler light.
@@ -19,6 +21,7 @@ from http import HTTPStatus
 from typing import Any
 
 from .config import ConfigurationError
+from .transport_logging import cap_transport_loggers
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,8 @@ class WebhookClient:
         import requests
 
         if self._session is None:
+            # urllib3 logs the request line, token included, at DEBUG.
+            cap_transport_loggers()
             self._session = requests.Session()
         try:
             return self._session.patch(
