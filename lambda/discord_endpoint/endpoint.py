@@ -74,9 +74,9 @@ class Endpoint:
         log_fields["status"] = response["statusCode"]
         log_fields["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
 
-        # NOTE: with this line written at INFO, a PING takes about 1.4 times a
-        # bare signature check instead of the 1.3 aimed at: one stdlib record
-        # costs about a fifth of the check by itself (docs/BENCHMARKS.md).
+        # NOTE: with this line written at INFO, a PING takes about 1.45 times a
+        # bare signature check instead of the 1.3 aimed at. The record alone
+        # costs 0.19 of the check, and docs/BENCHMARKS.md has the breakdown.
         logger.info(
             "interaction %s type=%s command=%s outcome=%s status=%s latency_ms=%s error=%s",
             log_fields["interaction_id"],
