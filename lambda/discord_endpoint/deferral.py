@@ -13,8 +13,8 @@ make it run a command or post a message that Discord did not send. The event
 also has none of the keys of an HTTP event, and any event that has one goes to
 the HTTP path, so a Function URL request can never reach the follow-up path.
 
-boto3 is part of the Lambda runtime, not the layer, and is imported on first
-use so that the HTTP handler's init stays light.
+boto3 and botocore are part of the Lambda runtime, not the layer. botocore is
+imported on first use so that the HTTP handler's init stays light.
 """
 
 from __future__ import annotations
@@ -153,8 +153,14 @@ def parse_deferred_event(event: Mapping[str, Any]) -> SignedRequest:
 
 
 def make_lambda_client() -> Any:
-    """Return a boto3 Lambda client with timeouts that fit Discord's 3-second limit."""
-    import boto3
+    """Return a Lambda client with timeouts that fit Discord's 3-second limit.
+
+    The client comes from a plain botocore session: `boto3.client` would also
+    import boto3 and build its default Session, which adds about 25 ms to the
+    first slow command and gives a Lambda client nothing (bench/bench_deferral.py).
+    Credentials and region come from the same environment variables either way.
+    """
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -162,17 +168,24 @@ def make_lambda_client() -> Any:
         read_timeout=INVOKE_READ_TIMEOUT_SECONDS,
         retries={"total_max_attempts": INVOKE_TOTAL_MAX_ATTEMPTS, "mode": "standard"},
     )
-    return boto3.client("lambda", config=config)
+    return botocore.session.get_session().create_client("lambda", config=config)
 
 
 class LambdaInvoker:
-    """Invokes one function asynchronously (`InvocationType="Event"`) through boto3."""
+    """Invokes one function asynchronously (`InvocationType="Event"`) through botocore.
 
-    def __init__(
-        self, function_name: str, client_factory: Callable[[], Any] = make_lambda_client
-    ) -> None:
+    NOTE: the first Invoke in a process imports botocore and builds the client
+    before the type 5 reply can leave, all inside Discord's 3 seconds. That took
+    0.23 s on an idle 2-core x86_64 host and 0.95 s with the cores overloaded
+    (bench/bench_deferral.py, docs/BENCHMARKS.md). Lambda gives a function CPU
+    in proportion to its memory size, so a small memory size slows it likewise.
+    Only slow commands pay this; doing it at init would charge every cold start.
+    """
+
+    def __init__(self, function_name: str, client_factory: Callable[[], Any] | None = None) -> None:
         self.function_name = function_name
-        self._client_factory = client_factory
+        # Looked up now, not at definition, so a benchmark can swap the module's factory.
+        self._client_factory = make_lambda_client if client_factory is None else client_factory
         self._client: Any = None
 
     def __call__(self, event: dict[str, Any]) -> None:
