@@ -106,15 +106,19 @@ endif
 
 ##@ Discord
 
-# Guild commands appear at once, so GUILD_ID suits development; without it the
-# commands are global. DRY_RUN=1 prints the request instead of sending it.
+# Guild commands appear at once, so GUILD_ID suits development. Without it, the
+# guild id comes from DISCORD_GUILD_ID or discord_guild_id in ENV's tfvars, and
+# the commands are global only when neither is set. GLOBAL=1 registers global
+# commands even then. DRY_RUN=1 prints the request instead of sending it.
 GUILD_ID ?=
+GLOBAL ?=
 DRY_RUN ?=
 
 .PHONY: register-commands
-register-commands: $(VENV_STAMP) ## Register the slash commands for ENV (guild GUILD_ID if set; DRY_RUN=1 prints).
+register-commands: $(VENV_STAMP) ## Register the slash commands for ENV (guild GUILD_ID if set; GLOBAL=1 global; DRY_RUN=1 prints).
 	$(VENV_PYTHON) scripts/register_commands.py --env '$(ENV)' \
-		$(if $(GUILD_ID),--guild-id '$(GUILD_ID)') $(if $(DRY_RUN),--dry-run)
+		$(if $(GUILD_ID),--guild-id '$(GUILD_ID)') $(if $(GLOBAL),--global) \
+		$(if $(DRY_RUN),--dry-run)
 
 ##@ Local endpoint
 

@@ -2,8 +2,8 @@
 
 Each run starts a fresh interpreter that imports `lambda_function`, then calls
 `lambda_handler` with a signed `/ping` (the baseline) and then with a signed
-`/wait seconds:1`, which the handler answers with type 5 after invoking the
-function with `InvocationType="Event"`. The two calls are timed separately;
+`/wait seconds:1`, for which the handler invokes the function with
+`InvocationType="Event"` and returns type 5. The two calls are timed separately;
 the second includes importing botocore, building the Lambda client and the
 Invoke round trip. The Lambda API is a moto server that this script starts on
 127.0.0.1: moto accepts the Event invocation but cannot run the function
@@ -231,8 +231,8 @@ def run_fresh(variant: str, key: SigningKey, endpoint_url: str) -> dict[str, Any
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     if timings["ping_type"] != 4 or timings["slow_type"] != 5:
         raise SystemExit(
-            f"{variant} run answered /ping with type {timings['ping_type']} and /wait with "
-            f"type {timings['slow_type']}, expected 4 and 5; its log:\n{result.stderr}"
+            f"{variant} run returned type {timings['ping_type']} for /ping and type "
+            f"{timings['slow_type']} for /wait, expected 4 and 5; its log:\n{result.stderr}"
         )
     return timings
 

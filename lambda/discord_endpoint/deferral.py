@@ -155,10 +155,11 @@ def parse_deferred_event(event: Mapping[str, Any]) -> SignedRequest:
 def make_lambda_client() -> Any:
     """Return a Lambda client with timeouts that fit Discord's 3-second limit.
 
-    The client comes from a plain botocore session: `boto3.client` would also
-    import boto3 and build its default Session, which adds about 25 ms to the
-    first slow command and gives a Lambda client nothing (bench/bench_deferral.py).
-    Credentials and region come from the same environment variables either way.
+    The client comes from a plain botocore session. `boto3.client` would also
+    import boto3 and build its default Session, which gives a Lambda client
+    nothing and made the first slow command 9 to 15 percent slower
+    (bench/bench_deferral.py). Credentials and region come from the same
+    environment variables either way.
     """
     import botocore.session
     from botocore.config import Config

@@ -5,7 +5,7 @@ response has the interaction token in its path. botocore logs each request's
 parameters, and the self-invocation's payload carries the signed body that
 contains the token. The token authorises that edit for 15 minutes.
 
-Raising the level of these named loggers (instead of filtering records) holds
+Raising the level of these named loggers (instead of filtering records) works
 whatever level the root logger or AWS_LAMBDA_LOG_LEVEL sets, because a logger
 with its own level ignores its ancestors' levels. Their warnings and errors
 still reach the log, and none of those contain a request line or body.
