@@ -87,7 +87,7 @@ else
 endif
 
 .PHONY: deploy
-deploy: $(VENV_STAMP) ## Build and apply ENV (default local: moto, then the local endpoint; PLAN=file applies a saved plan).
+deploy: $(VENV_STAMP) ## Build and apply ENV, then serve it if local. AWS asks yes unless AUTO_APPROVE=1; PLAN=file applies a saved plan.
 ifeq ($(ENV),local)
 	$(HARNESS) deploy $(ENV) --var discord_public_key=$(LOCAL_KEY)
 # Local endpoint: serve the deployed zips when the runner's `serve` target exists.
@@ -97,9 +97,10 @@ else
 endif
 
 .PHONY: destroy
-destroy: $(VENV_STAMP) ## Destroy every resource of ENV's workspace.
+destroy: $(VENV_STAMP) ## Destroy ENV's workspace; local also stops its runner. AWS asks yes unless AUTO_APPROVE=1.
 ifeq ($(ENV),local)
 	$(HARNESS) destroy $(ENV) --var discord_public_key=$(LOCAL_KEY)
+	$(VENV_PYTHON) scripts/local_services.py stop-runner --env '$(ENV)'
 else
 	scripts/terraform_env.sh destroy '$(ENV)'
 endif

@@ -2,10 +2,12 @@
 
     python scripts/local_services.py start --env local [-- RUNNER OPTIONS]
     python scripts/local_services.py stop
+    python scripts/local_services.py stop-runner --env local
 
 `start` records the runner's process id in .local/run/runner.pid and prints its
 URL and log file. `stop` ends the runner and the local AWS API (moto) by the
-process ids recorded in .local/run/.
+process ids recorded in .local/run/. `stop-runner` (run by `make destroy`)
+ends the runner only if it serves the given environment, whose function is gone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         "runner_args", nargs=argparse.REMAINDER, help="options for local_runner.py, after --"
     )
     commands.add_parser("stop", help="stop the runner and the local AWS API")
+    stop_runner = commands.add_parser("stop-runner", help="stop the runner if it serves --env")
+    stop_runner.add_argument("--env", required=True, help="environment that was destroyed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -45,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
             has_key = args.env not in dev_keys.PRODUCTION_ENVIRONMENTS
             key_option = f" --env {args.env}" if has_key else ""
             print(f"Check it: .venv/bin/python scripts/smoke.py {started.url}{key_option}")
+            return 0
+
+        if args.command == "stop-runner":
+            pid = background.stop_runner_for(args.env, RUN_DIR)
+            print(f"Stopped runner (pid {pid})" if pid else f"No runner serving ENV={args.env}")
             return 0
 
         for service in background.SERVICES:

@@ -73,3 +73,40 @@ def test_start_failure_shows_log(tmp_path: Path) -> None:
     assert "exited with status 2 before serving" in str(error.value)
     assert "cannot read function configuration" in str(error.value)
     assert not (tmp_path / "run" / "runner.pid").exists()
+
+
+def test_stop_runner_for_its_environment_only(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.json", layers=0)
+    function_zip = write_zip(tmp_path / "function.zip", {"lambda_function.py": HANDLER})
+    options = ["--function-config", str(config), "--function-zip", str(function_zip)]
+    run_dir = tmp_path / "run"
+    started = background.start_runner("local", options, run_dir, tmp_path / "log")
+
+    try:
+        other = background.stop_runner_for("dev", run_dir)
+        alive_after_other = Path(f"/proc/{started.pid}").exists()
+        stopped = background.stop_runner_for("local", run_dir)
+    finally:
+        background.stop_service(background.RUNNER, run_dir)
+
+    assert other is None
+    assert alive_after_other
+    assert stopped == started.pid
+    assert not Path(f"/proc/{started.pid}").exists()
+    assert not (run_dir / "runner.pid").exists()
+    assert not (run_dir / "runner.url").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([b"python", b"local_runner.py", b"--env", b"local"], "local"),
+        ([b"python", b"local_runner.py", b"--env", b"local", b"--env=dev"], "dev"),
+        ([b"python", b"local_runner.py", b"--port", b"0"], "local"),
+        ([b"python", b"other.py", b"--env", b"local"], None),
+    ],
+)
+def test_runner_environment_from_command_line(args: list[bytes], expected: str | None) -> None:
+    command_line = b"\0".join(args) + b"\0"
+
+    assert background.runner_environment(command_line) == expected

@@ -121,6 +121,34 @@ def stop_service(service: Service, run_dir: Path) -> int | None:
     return stopped
 
 
+def stop_runner_for(env: str, run_dir: Path) -> int | None:
+    """Stop the recorded runner if it serves `env`, as `make destroy` does, and leave others.
+
+    The environment is the last `--env` value on the runner's command line,
+    the one its argument parser used. Returns the stopped process id, or None.
+    """
+    pid = _read_pid(run_dir / f"{RUNNER.name}.pid")
+    if pid is None or not _is_running(pid):
+        return None
+    if runner_environment(_command_line(pid)) != env:
+        return None
+    return stop_service(RUNNER, run_dir)
+
+
+def runner_environment(command_line: bytes) -> str | None:
+    """Return the environment selected by a runner's NUL-separated command line, else None."""
+    args = [arg.decode(errors="replace") for arg in command_line.split(b"\0")]
+    if not any(arg.endswith(RUNNER.marker.decode()) for arg in args):
+        return None
+    env = "local"  # local_runner.py's default
+    for index, arg in enumerate(args):
+        if arg == "--env" and index + 1 < len(args):
+            env = args[index + 1]
+        elif arg.startswith("--env="):
+            env = arg.removeprefix("--env=")
+    return env
+
+
 def _read_pid(pid_file: Path) -> int | None:
     try:
         return int(pid_file.read_text(encoding="ascii").strip())

@@ -4,10 +4,16 @@ A server started for the local main job is recorded in ``.local/run/``
 (``moto.pid``, ``moto.url``, log in ``moto.log``) so that later runs reuse it
 and ``make stop`` can end it by its process id. The test suite starts an
 unrecorded server of its own and stops it at the end of the session.
+
+Liveness is probed on ``/moto-api/config``, which returns moto's own settings
+and reads no stored resource. ``/moto-api/data.json`` would not do: once a
+Lambda function exists, moto returns 500 for it because dumping the function
+tries to reach Docker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -17,19 +23,28 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+PROBE_TIMEOUT_SECONDS = 2.0
+# Long enough for another run to stop a hung server and start a new one.
+LOCK_TIMEOUT_SECONDS = STARTUP_TIMEOUT_SECONDS + 2 * STOP_TIMEOUT_SECONDS
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PID_FILE = "moto.pid"
 URL_FILE = "moto.url"
 LOG_FILE = "moto.log"
+LOCK_FILE = "moto.lock"
+MODULE_MARKER = b"tests.harness.moto_patches"
 
 
 class MotoServerError(RuntimeError):
@@ -50,12 +65,20 @@ def free_port() -> int:
 
 
 def is_responding(url: str) -> bool:
-    """Return whether a moto server responds at ``url`` (its management API)."""
+    """Return whether moto's management API responds at ``url`` within the probe timeout.
+
+    The probe reads moto's settings (a JSON object with a ``lambda`` key), so
+    an unrelated server on a reused port does not pass, and its cost does not
+    grow with the resources stored in moto.
+    """
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
+        with urllib.request.urlopen(
+            f"{url}/moto-api/config", timeout=PROBE_TIMEOUT_SECONDS
+        ) as response:
+            settings = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
         return False
+    return isinstance(settings, dict) and "lambda" in settings
 
 
 def is_alive(pid: int) -> bool:
@@ -108,59 +131,112 @@ def start(log_path: Path) -> tuple[MotoServer, subprocess.Popen[bytes]]:
 
 
 def ensure_recorded(run_dir: Path) -> MotoServer:
-    """Reuse the server recorded in ``run_dir`` if it still responds, else start and record one."""
-    recorded = read_recorded(run_dir)
-    if (
-        recorded is not None
-        and is_alive(recorded.pid)
-        and _is_moto(recorded.pid)
-        and is_responding(recorded.url)
-    ):
-        log.info("reusing moto server %s (pid %s)", recorded.url, recorded.pid)
-        return recorded
+    """Reuse the server recorded in ``run_dir`` if it responds, else start and record one.
 
-    server, _ = start(run_dir / LOG_FILE)
+    A recorded server that is still running but does not respond is stopped
+    first, so its pid is never overwritten while it runs. A lock in
+    ``run_dir`` keeps two concurrent runs from both starting a server.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / PID_FILE).write_text(f"{server.pid}\n")
-    (run_dir / URL_FILE).write_text(f"{server.url}\n")
-    return server
+    with _locked(run_dir):
+        recorded = read_recorded(run_dir)
+        if recorded is not None and is_alive(recorded.pid) and _is_moto(recorded.pid):
+            if is_responding(recorded.url):
+                log.info("reusing moto server %s (pid %s)", recorded.url, recorded.pid)
+                return recorded
+            log.warning(
+                "moto server pid %s did not respond on %s: stopping it and starting another",
+                recorded.pid,
+                recorded.url,
+            )
+            stop(recorded.pid)
+
+        server, _ = start(run_dir / LOG_FILE)
+        (run_dir / PID_FILE).write_text(f"{server.pid}\n")
+        (run_dir / URL_FILE).write_text(f"{server.url}\n")
+        return server
 
 
 def read_recorded(run_dir: Path) -> MotoServer | None:
-    """Return the server recorded in ``run_dir``, alive or not, or None if none is recorded."""
+    """Return the server recorded in ``run_dir``, alive or not, or None if none is recorded.
+
+    A pid without its URL file still counts, with an empty URL that never
+    responds, so the process it names is stopped rather than forgotten.
+    """
     try:
         pid = int((run_dir / PID_FILE).read_text().strip())
-        url = (run_dir / URL_FILE).read_text().strip()
     except (FileNotFoundError, ValueError):
         return None
+    try:
+        url = (run_dir / URL_FILE).read_text().strip()
+    except FileNotFoundError:
+        url = ""
     return MotoServer(url=url, pid=pid)
 
 
 def stop_recorded(run_dir: Path) -> bool:
     """Stop the server recorded in ``run_dir`` and forget it. Return whether one was running."""
-    recorded = read_recorded(run_dir)
-    stopped = False
-    if recorded is not None and is_alive(recorded.pid) and _is_moto(recorded.pid):
-        stop(recorded.pid)
-        stopped = True
-    for name in (PID_FILE, URL_FILE):
-        (run_dir / name).unlink(missing_ok=True)
-    return stopped
+    if not run_dir.is_dir():
+        return False
+    with _locked(run_dir):
+        recorded = read_recorded(run_dir)
+        stopped = False
+        if recorded is not None and is_alive(recorded.pid) and _is_moto(recorded.pid):
+            stop(recorded.pid)
+            stopped = True
+        for name in (PID_FILE, URL_FILE):
+            (run_dir / name).unlink(missing_ok=True)
+        return stopped
 
 
 def stop(pid: int) -> None:
-    """Send SIGTERM to the server and wait for it; SIGKILL if it does not exit in time."""
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if not _reap_or_check(pid):
-            log.info("moto server pid %s stopped", pid)
-            return
-        time.sleep(0.1)
+    """Send SIGTERM to the server and wait for it to exit, then SIGKILL if it is still running.
+
+    SIGCONT follows SIGTERM, so a stopped (suspended) server exits at once
+    instead of waiting for the SIGKILL.
+    """
+    try:
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        return
+    except PermissionError as error:
+        raise MotoServerError(
+            f"moto server pid {pid} belongs to another user: stop it as that user"
+        ) from error
+
+    if _wait_for_exit(pid):
+        log.info("moto server pid %s stopped", pid)
+        return
     log.warning(
         "moto server pid %s ignored SIGTERM for %.0f s: killing it", pid, STOP_TIMEOUT_SECONDS
     )
     os.kill(pid, signal.SIGKILL)
+    _wait_for_exit(pid)
+
+
+def _wait_for_exit(pid: int) -> bool:
+    """Wait up to the stop timeout for ``pid`` to exit, and return whether it did."""
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not _reap_or_check(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@contextmanager
+def _locked(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock, or fail with the lock file's path."""
+    lock_path = run_dir / LOCK_FILE
+    try:
+        with FileLock(lock_path, timeout=LOCK_TIMEOUT_SECONDS):
+            yield
+    except Timeout as error:
+        raise MotoServerError(
+            f"another run holds {lock_path} for over {LOCK_TIMEOUT_SECONDS:.0f} s:"
+            " wait for it to finish, or delete the file if no make target is running"
+        ) from error
 
 
 def _reap_or_check(pid: int) -> bool:
@@ -180,4 +256,4 @@ def _is_moto(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return b"tests.harness.moto_patches" in cmdline
+    return MODULE_MARKER in cmdline
