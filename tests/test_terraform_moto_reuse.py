@@ -117,7 +117,10 @@ def test_dead_recorded_pid_is_replaced(run_dir: Path) -> None:
     assert not (run_dir / moto_server.PID_FILE).exists()
 
 
-def test_unresponsive_recorded_server_is_stopped_first(run_dir: Path) -> None:
+def test_unresponsive_recorded_server_is_stopped_first(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(moto_server, "REUSE_PROBE_SECONDS", 1.0)
     hung = moto_server.ensure_recorded(run_dir)
     os.kill(hung.pid, signal.SIGSTOP)  # alive and recorded, but responds to nothing
 

@@ -36,8 +36,11 @@ HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
 PROBE_TIMEOUT_SECONDS = 2.0
-# Long enough for another run to stop a hung server and start a new one.
-LOCK_TIMEOUT_SECONDS = STARTUP_TIMEOUT_SECONDS + 2 * STOP_TIMEOUT_SECONDS
+# A recorded server contains the user's local deployment, so a busy machine gets
+# several probes before the server is taken for hung and replaced.
+REUSE_PROBE_SECONDS = 10.0
+# Long enough for another run to probe and stop a hung server, then start a new one.
+LOCK_TIMEOUT_SECONDS = REUSE_PROBE_SECONDS + 2 * STOP_TIMEOUT_SECONDS + STARTUP_TIMEOUT_SECONDS
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PID_FILE = "moto.pid"
@@ -79,6 +82,17 @@ def is_responding(url: str) -> bool:
     except (urllib.error.URLError, OSError, ValueError):
         return False
     return isinstance(settings, dict) and "lambda" in settings
+
+
+def responds_within(url: str, seconds: float) -> bool:
+    """Probe ``url`` until it responds or ``seconds`` have passed, and return whether it did."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if is_responding(url):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
 
 
 def is_alive(pid: int) -> bool:
@@ -141,13 +155,15 @@ def ensure_recorded(run_dir: Path) -> MotoServer:
     with _locked(run_dir):
         recorded = read_recorded(run_dir)
         if recorded is not None and is_alive(recorded.pid) and _is_moto(recorded.pid):
-            if is_responding(recorded.url):
+            if responds_within(recorded.url, REUSE_PROBE_SECONDS):
                 log.info("reusing moto server %s (pid %s)", recorded.url, recorded.pid)
                 return recorded
             log.warning(
-                "moto server pid %s did not respond on %s: stopping it and starting another",
+                "moto server pid %s did not respond on %s within %.0f s:"
+                " stopping it and starting another",
                 recorded.pid,
                 recorded.url,
+                REUSE_PROBE_SECONDS,
             )
             stop(recorded.pid)
 
