@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from aws_support import create_test_function, set_fake_credentials
 from botocore.stub import Stubber
 from discord_endpoint.deferral import InvokeError, LambdaInvoker, make_lambda_client
 from moto import mock_aws
@@ -32,45 +31,17 @@ EVENT = {
 # backend accepts the invocation and echoes its payload instead.
 NO_DOCKER = {"lambda": {"use_docker": False}}
 
-ASSUME_ROLE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
-
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    """Fake credentials and region, so that nothing can reach a real AWS account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_fake_credentials(monkeypatch, REGION)
 
 
 def create_function() -> None:
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="discord-endpoint-test",
-        AssumeRolePolicyDocument=json.dumps(ASSUME_ROLE_POLICY),
-    )
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zip_file:
-        zip_file.writestr("lambda_function.py", "def lambda_handler(event, context):\n    pass\n")
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=FUNCTION_NAME,
-        Runtime="python3.11",
-        Role=role["Role"]["Arn"],
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": archive.getvalue()},
+    create_test_function(
+        boto3.client("iam", region_name=REGION),
+        boto3.client("lambda", region_name=REGION),
+        FUNCTION_NAME,
     )
 
 

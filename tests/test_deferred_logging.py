@@ -8,15 +8,13 @@ loggers at DEBUG and search every captured record.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import time
-import zipfile
 from collections.abc import Iterator
 
 import boto3
 import pytest
+from aws_support import create_test_function, set_fake_credentials
 from deferred_support import (  # noqa: F401 - fixtures
     INTERACTION_TOKEN,
     LambdaContext,
@@ -100,40 +98,14 @@ def test_follow_up_at_debug_omits_token(signing_key, discord: HTTPServer, debug_
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    """Fake credentials and region, so that nothing can reach a real AWS account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_fake_credentials(monkeypatch, REGION)
 
 
 def create_function() -> None:
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName=FUNCTION_NAME, AssumeRolePolicyDocument=json.dumps(policy)
-    )
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zip_file:
-        zip_file.writestr("lambda_function.py", "def lambda_handler(event, context):\n    pass\n")
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=FUNCTION_NAME,
-        Runtime="python3.11",
-        Role=role["Role"]["Arn"],
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": archive.getvalue()},
+    create_test_function(
+        boto3.client("iam", region_name=REGION),
+        boto3.client("lambda", region_name=REGION),
+        FUNCTION_NAME,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_support import set_fake_credentials
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from pytest_httpserver import HTTPServer
@@ -507,14 +508,7 @@ def test_token_bad_character_rejected(cli, discord, capsys, caplog, bad_token, n
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    """Fake credentials, so that nothing can reach a real AWS account."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    set_fake_credentials(monkeypatch)
 
 
 @mock_aws

@@ -7,8 +7,6 @@ Each test records its server in its own run directory through
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import signal
 import subprocess
@@ -16,29 +14,19 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from aws_support import create_test_function
 
 from tests.harness import moto_server
 from tests.harness.driver import TEST_CREDENTIALS
 
 REGION = "us-east-1"
 FUNCTION_NAME = "discord-bot-local"
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 @pytest.fixture
@@ -60,20 +48,7 @@ def client(server: moto_server.MotoServer, service: str) -> Any:
 
 
 def create_function(server: moto_server.MotoServer) -> None:
-    """Create a role and a function with a one-file zip. moto stores the code and never runs it."""
-    role = client(server, "iam").create_role(
-        RoleName=FUNCTION_NAME, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
-    )
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    pass\n")
-    client(server, "lambda").create_function(
-        FunctionName=FUNCTION_NAME,
-        Runtime="python3.11",
-        Role=role["Role"]["Arn"],
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": code.getvalue()},
-    )
+    create_test_function(client(server, "iam"), client(server, "lambda"), FUNCTION_NAME)
 
 
 def function_names(server: moto_server.MotoServer) -> list[str]:
