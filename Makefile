@@ -26,6 +26,7 @@ help: ## Show the targets and the variables they read.
 		/^##@/ { printf "\n%s\n", substr($$0, 5) } \
 		/^[a-zA-Z_-]+:.*## / { printf "  %-20s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@printf '\nVariables: ENV=%s (Terraform workspace), PYTHON=%s (interpreter for .venv)\n' '$(ENV)' '$(PYTHON)'
+	@printf 'Local runner: RUNNER_ARGS (options for scripts/local_runner.py, e.g. --port 8080 for a fixed port)\n'
 
 ##@ Development
 
