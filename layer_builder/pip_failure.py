@@ -73,7 +73,7 @@ SDIST_SUFFIXES = (".tar.gz", ".zip")
 
 @dataclass
 class _Release:
-    """What pip saw on the index for one version: each file's Requires-Python."""
+    """Requires-Python values of one version's files, as pip saw them on the index."""
 
     requires_python: list[str] = field(default_factory=list)
 

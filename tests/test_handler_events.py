@@ -201,7 +201,8 @@ def test_settings_reject_key_that_is_no_point(bad_key):
     message = str(raised.value)
     assert message.startswith("DISCORD_PUBLIC_KEY is invalid")
     assert "not an Ed25519 public key" in message
-    assert "Copy the Public Key" in message and "Developer Portal" in message
+    assert "Copy the Public Key" in message
+    assert "Developer Portal" in message
     assert bad_key not in message
 
 
