@@ -44,7 +44,7 @@ UNIX_SYSTEM = 3
 COMPRESS_LEVEL = 9
 
 # A zip is written as .tmp-XXXX.zip next to its final name. Its writer holds an
-# exclusive flock on it until the rename, so a temporary zip that nobody locks
+# exclusive flock on it until the rename, so a temporary zip that no process locks
 # was left by a killed build. The age limit covers the moment between creating
 # the file and locking it.
 TEMPORARY_PREFIX = ".tmp-"

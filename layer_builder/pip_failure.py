@@ -200,7 +200,7 @@ def _file_version(url: str, name: str) -> Version | None:
 def _excludes(release: _Release, python: Version) -> bool:
     """Tell whether the release's declared Requires-Python values all exclude ``python``.
 
-    Files without the field (mirrors often drop it) say nothing either way, so
+    Files without the field (mirrors often drop it) carry no information, so
     only the declared values count, and a release with none is not excluded.
     """
     declared = [requires for requires in release.requires_python if requires]

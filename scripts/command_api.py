@@ -34,7 +34,7 @@ class RegistrationError(Exception):
 
 @dataclass(frozen=True)
 class BotToken:
-    """The bot token. `repr` leaves the value out so that a stray log line cannot leak it."""
+    """The bot token. `repr` leaves the value out, so logging the object does not leak it."""
 
     value: str = field(repr=False)
     source: str

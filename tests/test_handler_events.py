@@ -194,7 +194,7 @@ def test_settings_invalid(environ, message):
 @pytest.mark.parametrize("bad_key", NOT_A_PUBLIC_KEY.values(), ids=NOT_A_PUBLIC_KEY.keys())
 def test_settings_reject_key_that_is_no_point(bad_key):
     # libsodium would reject every signature against such a key, so the
-    # function must fail at init rather than answer 401 to every request.
+    # function must fail at init rather than respond with 401 to every request.
     with pytest.raises(ConfigurationError) as raised:
         load_settings({"DISCORD_PUBLIC_KEY": bad_key})
 

@@ -4,7 +4,7 @@ Random events rarely get past the method and header checks. So the signed
 strategies start from a complete POST event in one of the three payload
 formats, with both signature headers, and replace some of its fields with
 arbitrary JSON values. That way every check in the event view and the
-verifier sees hostile input behind the ones before it.
+verifier receives hostile input behind the ones before it.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ SCRIPTS_DIR = REPO_ROOT / "scripts"
 if str(SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(SCRIPTS_DIR))
 
+import command_api  # noqa: E402
 import register_commands  # noqa: E402
 
 TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.Gx1yZz.test-token-never-printed"
@@ -643,3 +644,10 @@ def test_script_keeps_botocore_quiet(discord, no_tfvars):
     discord.check_assertions()
     assert "Replaced the global commands" in result.stdout
     assert result.stderr == ""
+
+
+def test_bot_token_repr_hides_value():
+    token = command_api.BotToken("Mz.secret-token-value", "environment variable DISCORD_BOT_TOKEN")
+
+    assert "Mz.secret-token-value" not in repr(token)
+    assert "DISCORD_BOT_TOKEN" in repr(token)
