@@ -152,6 +152,47 @@ def test_rest_headers_win_over_multi_value():
     assert request.header("X-EXTRA") == "b"
 
 
+def test_lower_case_header_wins_over_multi_value():
+    # The direct lookup for lower-case names must keep the precedence of the
+    # full header map: the single-value map first.
+    event = {
+        "httpMethod": "POST",
+        "headers": {"x-signature-timestamp": "2"},
+        "multiValueHeaders": {"x-signature-timestamp": ["1"], "x-signature-ed25519": ["ab"]},
+    }
+    request = HttpEvent(event)
+
+    assert request.header("X-Signature-Timestamp") == "2"
+    assert request.header("x-signature-ed25519") == "ab"
+    assert request.header("x-missing") is None
+
+
+@pytest.mark.parametrize(
+    ("event", "text"),
+    [
+        ({"body": r'{"a":"\u00e9"}'}, r'{"a":"\u00e9"}'),
+        ({"body": "caf\u00e9"}, "caf\u00e9"),
+        ({"body": "Y2Fmw6k=", "isBase64Encoded": True}, "caf\u00e9"),
+        ({"body": None}, ""),
+        ({}, ""),
+    ],
+    ids=["json", "non-ascii", "base64", "null", "absent"],
+)
+def test_text_is_body_as_str(event, text):
+    request = HttpEvent({"httpMethod": "POST", **event})
+
+    assert request.text == text
+    assert request.body == text.encode()
+
+
+def test_text_of_non_utf8_base64_body_raises():
+    request = HttpEvent({"httpMethod": "POST", "body": "//4=", "isBase64Encoded": True})
+
+    assert request.body == b"\xff\xfe"
+    with pytest.raises(UnicodeDecodeError):
+        _ = request.text
+
+
 def test_lone_surrogate_body_malformed():
     with pytest.raises(MalformedEventError, match="not valid Unicode"):
         _ = HttpEvent({"httpMethod": "POST", "body": "\ud800"}).body

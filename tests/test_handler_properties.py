@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from discord_endpoint.endpoint import _parse_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +211,34 @@ def test_signed_event_with_replaced_fields(handler_module, sign_event, case):
     check_response(response)
     if case["signature"] != "valid":
         assert response["statusCode"] != 200
+
+
+def loads_outcome(parse, text: str) -> tuple[str, object]:
+    """Return ("value", result) or ("error", None) for `parse(text)`."""
+    try:
+        return "value", parse(text)
+    except ValueError:
+        return "error", None
+
+
+json_texts = (
+    st.tuples(
+        st.sampled_from(["", " ", "\n\t", "\ufeff", "x"]),
+        json_values.map(lambda value: json.dumps(value, separators=(",", ":"))),
+        st.sampled_from(["", " ", "\r\n", "x", "}", "{}", "1"]),
+    ).map("".join)
+    | st.text(alphabet='{}[]":,0123456789.eE+-tfnul \\', max_size=30)
+    | st.text(max_size=30)
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=json_texts)
+def test_parse_json_agrees_with_json_loads(text):
+    # The endpoint's fast path for compact bodies must accept and reject
+    # exactly what json.loads does. NaN is compared by its text form.
+    expected = loads_outcome(json.loads, text)
+    actual = loads_outcome(_parse_json, text)
+
+    assert actual[0] == expected[0]
+    assert repr(actual[1]) == repr(expected[1])

@@ -30,6 +30,21 @@ def test_ping_valid_signature(handler_module, sign_event):
     assert body == {"type": 1}
 
 
+def test_ping_reply_not_shared_between_requests(handler_module, sign_event):
+    # The PONG body is encoded once; each response still gets its own headers,
+    # so a caller that adds a header changes only that response.
+    first = handler_module.lambda_handler(sign_event(PING), None)
+    first["headers"]["X-Added"] = "1"
+
+    second = handler_module.lambda_handler(sign_event(PING), None)
+
+    assert second == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": '{"type":1}',
+    }
+
+
 @pytest.mark.parametrize("payload_format", ["function_url", "http_api", "rest_api"])
 def test_ping_every_payload_format(handler_module, sign_event, payload_format):
     status, body = call(handler_module, sign_event(PING, payload_format=payload_format))

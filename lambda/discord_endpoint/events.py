@@ -57,7 +57,19 @@ class HttpEvent:
 
     def header(self, name: str) -> str | None:
         """Return the value of header `name` (any casing), or None if absent."""
-        return self.headers.get(name.lower())
+        name = name.lower()
+
+        # Function URLs and HTTP APIs send every header name in lower case, so
+        # a direct lookup in `headers` finds a header that is there without
+        # building the case-insensitive map. That map is built on a miss, and
+        # for REST API events, whose names keep the caller's casing.
+        if self._headers is None:
+            single = self._event.get("headers")
+            if isinstance(single, dict):
+                value = single.get(name)
+                if isinstance(value, str):
+                    return value
+        return self.headers.get(name)
 
     @property
     def body(self) -> bytes:
@@ -65,6 +77,19 @@ class HttpEvent:
         if self._body is None:
             self._body = self._read_body()
         return self._body
+
+    @property
+    def text(self) -> str:
+        """Body as text for the JSON parser: the event's string as it is, or the decoded bytes.
+
+        A base64 body is decoded as UTF-8 here, so this raises UnicodeDecodeError
+        for bytes that are not UTF-8. This property does not validate the
+        `body` field, so read `body` first, as signature verification does.
+        """
+        if self._event.get("isBase64Encoded") is True:
+            return self.body.decode("utf-8")
+        text = self._event.get("body")
+        return text if isinstance(text, str) else ""
 
     def _read_method(self) -> str:
         # Payload format 1.0 (REST API) has `httpMethod`, format 2.0 has

@@ -40,6 +40,15 @@ def http_response(
     }
 
 
+def pong_http_response() -> dict[str, Any]:
+    """Return the proxy response to Discord's PING: 200 with the body `{"type":1}`.
+
+    Discord checks the endpoint with PINGs, and the reply never changes, so
+    its JSON is encoded once, when this module is imported.
+    """
+    return {"statusCode": 200, "headers": _JSON_HEADERS.copy(), "body": _PONG_BODY}
+
+
 def http_error(
     status: HTTPStatus, message: str, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -81,3 +90,6 @@ def autocomplete_result(choices: list[dict[str, Any]]) -> dict[str, Any]:
         "type": InteractionResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT,
         "data": {"choices": choices[:MAX_AUTOCOMPLETE_CHOICES]},
     }
+
+
+_PONG_BODY = _ENCODER.encode(pong())
