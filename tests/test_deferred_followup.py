@@ -67,6 +67,10 @@ def slow_registry() -> Registry:
     def modal(interaction):
         return {"type": 9, "data": {"custom_id": "m", "title": "t", "components": []}}
 
+    @slow_commands.command("unsendable", "Return a message that JSON cannot encode", slow=True)
+    def unsendable(interaction):
+        return responses.message("x", embeds={1})
+
     @slow_commands.command("quick", "Not slow")
     def quick(interaction):
         return responses.message("quick")
@@ -127,6 +131,19 @@ def test_non_message_reply_edits_error(runner_for, slow_registry, signing_key, d
     assert result == {"outcome": "edited_error"}
     assert discord.log[0][0].get_json()["content"] == "Sorry, /modal failed. Try again later."
     assert "cannot follow a deferral" in our_log(caplog)
+
+
+def test_unsendable_reply_edits_error(runner_for, slow_registry, signing_key, discord, caplog):
+    # Raising would make Lambda retry the event, so the user gets the error
+    # message instead.
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("unsendable"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited_error"}
+    assert discord.log[0][0].get_json()["content"] == "Sorry, /unsendable failed. Try again later."
+    assert "is not JSON-serialisable" in our_log(caplog)
 
 
 def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):
@@ -191,7 +208,11 @@ def test_finishing_after_expiry_drops_result(signing_key, discord, caplog):
     verifier = SignatureVerifier(signing_key.verify_key.encode(), TOKEN_LIFETIME_SECONDS)
     webhook = WebhookClient(discord.url_for("/").rstrip("/"))
     runner = FollowUpRunner(verifier, slow_commands, webhook, clock=lambda: clock["now"])
-    event = signed_event(signing_key, command_body("sleepy"), timestamp=clock["now"])
+    # The interaction is created at the fake clock's start, so the handler's
+    # jump lands exactly on the token's expiry. A snowflake from the real
+    # clock could be a millisecond later than the fake clock's start.
+    body = command_body("sleepy", created=clock["now"])
+    event = signed_event(signing_key, body, timestamp=clock["now"])
 
     result = runner.run(event, LambdaContext())
 

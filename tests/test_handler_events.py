@@ -93,6 +93,10 @@ def test_signed_invalid_body_400(handler_module, sign_event, body, error):
             {"httpMethod": "POST", "multiValueHeaders": "x"},
             "multiValueHeaders must be an object, got str",
         ),
+        (
+            {"httpMethod": "POST", "multiValueHeaders": {"X-Signature-Timestamp": "1"}},
+            "multiValueHeaders 'X-Signature-Timestamp' must be a list, got str",
+        ),
     ],
     ids=[
         "none",
@@ -103,6 +107,7 @@ def test_signed_invalid_body_400(handler_module, sign_event, body, error):
         "headers-list",
         "header-int",
         "multi-str",
+        "multi-value-str",
     ],
 )
 def test_malformed_event_400(handler_module, event, error):

@@ -11,6 +11,7 @@ import time
 from types import ModuleType
 
 import pytest
+from discord_endpoint.signature import SignatureError, SignatureVerifier
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey
 
@@ -185,6 +186,23 @@ def test_timestamp_outside_skew_rejected(handler_module, sign_event, offset):
 
     assert status == 401
     assert "maximum is 300 s" in body["error"]
+
+
+@pytest.mark.parametrize(("now", "accepted"), [(1060.9, True), (1061.0, False), (939.0, False)])
+def test_skew_compared_in_whole_seconds(signing_key, now, accepted):
+    # The message states the skew that was compared, so a request rejected
+    # with a 60 s window never reads "60 s from the current time".
+    verifier = SignatureVerifier(signing_key.verify_key.encode(), 60)
+    signature = signing_key.sign(b"1000{}").signature.hex()
+
+    if accepted:
+        verifier.verify(signature, "1000", b"{}", now)
+        return
+    with pytest.raises(SignatureError) as raised:
+        verifier.verify(signature, "1000", b"{}", now)
+    assert str(raised.value) == (
+        "X-Signature-Timestamp is 61 s from the current time (the maximum is 60 s)"
+    )
 
 
 @pytest.mark.parametrize("timestamp", ["", "12.5", "-5", "+1700000000", " 1700000000", "1" * 40])

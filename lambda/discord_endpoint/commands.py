@@ -43,7 +43,7 @@ def echo(interaction: Interaction) -> dict[str, Any]:
     text = interaction.options.get("text")
     if not isinstance(text, str) or not text:
         return responses.message("Give me some text to repeat.", ephemeral=True)
-    return responses.message(text[:MAX_MESSAGE_LENGTH], allowed_mentions=responses.NO_MENTIONS)
+    return responses.message(text[:MAX_MESSAGE_LENGTH], allowed_mentions=responses.no_mentions())
 
 
 # The token that edits a deferred reply expires after 15 minutes; 10 leaves room.

@@ -21,9 +21,9 @@ from .deferral import Deferrer, SignedRequest
 from .events import HttpEvent, MalformedEventError
 from .interaction import Interaction, InvalidInteractionError
 from .protocol import InteractionType
-from .registry import Registry
+from .registry import Registry, custom_id_prefix
 from .request_log import log_request
-from .routing import route
+from .routing import failed_reply, route
 from .signature import SignatureError, SignatureVerifier
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Endpoint:
         log_fields: dict[str, Any] = {
             "interaction_id": None,
             "interaction_type": None,
-            "command": None,  # the custom_id for components and modals
+            "command": None,  # the custom_id prefix for components and modals
             "error": None,
         }
 
@@ -138,11 +138,18 @@ class Endpoint:
 
         log_fields["interaction_id"] = interaction.id
         log_fields["interaction_type"] = interaction.type
-        log_fields["command"] = interaction.command_name or interaction.custom_id
 
-        # PING is how Discord checks the endpoint; its reply never changes.
+        # PING is how Discord checks the endpoint. Its reply never changes, and
+        # it has no command to log.
         if interaction.type == _PING:
             return responses.pong_http_response(), "pong"
+
+        # For components and modals, log the custom_id's routing prefix only.
+        # The rest is per-message data, which may contain user input.
+        custom_id = interaction.custom_id
+        log_fields["command"] = interaction.command_name or (
+            custom_id_prefix(custom_id) if custom_id is not None else None
+        )
 
         # A slow command gets type 5 now and runs in an asynchronous invocation,
         # which verifies the same signed request again (see `deferral`).
@@ -154,7 +161,19 @@ class Endpoint:
             result = route(self._registry, interaction)
         if result.status != _OK:
             log_fields["error"] = result.payload.get("error")
-        return responses.http_response(result.status, result.payload), result.outcome
+
+        # A handler's reply is application code's output, so it may hold a
+        # value that JSON cannot encode. That is the handler's failure, not a 500.
+        try:
+            return responses.http_response(result.status, result.payload), result.outcome
+        except (TypeError, ValueError, RecursionError):
+            logger.exception(
+                "reply to interaction %s (%s) is not JSON-serialisable",
+                interaction.id,
+                log_fields["command"],
+            )
+            failed = failed_reply(interaction)
+            return responses.http_response(failed.status, failed.payload), failed.outcome
 
 
 def _parse_json(text: str) -> Any:

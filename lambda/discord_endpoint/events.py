@@ -56,7 +56,11 @@ class HttpEvent:
         return self._headers
 
     def header(self, name: str) -> str | None:
-        """Return the value of header `name` (any casing), or None if absent."""
+        """Return the value of header `name` (any casing), or None if absent.
+
+        A value found directly under the lower-case name is returned without
+        checking the types of the other headers.
+        """
         name = name.lower()
 
         # Function URLs and HTTP APIs send every header name in lower case, so
@@ -112,7 +116,12 @@ class HttpEvent:
         multi = self._event.get("multiValueHeaders")
         if multi is not None:
             for name, values in _mapping_items(multi, "multiValueHeaders"):
-                if isinstance(values, list) and values:
+                if not isinstance(values, list):
+                    raise MalformedEventError(
+                        f"event multiValueHeaders {name!r} must be a list, "
+                        f"got {type(values).__name__}"
+                    )
+                if values:
                     headers[name.lower()] = _header_value(name, values[-1])
 
         # This loop runs on every request, so it checks the types inline

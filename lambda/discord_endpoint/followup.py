@@ -24,7 +24,7 @@ from .deferral import DeferredEventError, parse_deferred_event, run_deadline
 from .interaction import Interaction
 from .protocol import InteractionResponseType, InteractionType, MessageFlags
 from .registry import Command, Registry
-from .responses import NO_MENTIONS
+from .responses import encode, no_mentions
 from .signature import SignatureError, SignatureVerifier
 from .webhook import WebhookClient, WebhookError
 
@@ -73,7 +73,7 @@ def message_from_reply(reply: Any) -> dict[str, Any] | None:
 def error_message(command_name: str) -> dict[str, Any]:
     return {
         "content": f"Sorry, /{command_name} failed. Try again later.",
-        "allowed_mentions": NO_MENTIONS,
+        "allowed_mentions": no_mentions(),
     }
 
 
@@ -204,5 +204,13 @@ class FollowUpRunner:
                 "return responses.message(...)",
                 command.name,
             )
+            return error_message(command.name), False
+
+        # Checked here, because a value that JSON cannot encode would otherwise
+        # raise in the HTTP client, and Lambda retries an event that raised.
+        try:
+            encode(message)
+        except (TypeError, ValueError, RecursionError):
+            logger.exception("reply of /%s is not JSON-serialisable", command.name)
             return error_message(command.name), False
         return message, True

@@ -48,6 +48,11 @@ _NAME_PATTERN = re.compile(rf"[-_\w]{{1,{MAX_NAME_LENGTH}}}")
 CUSTOM_ID_SEPARATOR = ":"
 
 
+def custom_id_prefix(custom_id: str) -> str:
+    """Return the part of `custom_id` that routing matches: the text before the first ":"."""
+    return custom_id.partition(CUSTOM_ID_SEPARATOR)[0]
+
+
 class Choice(NamedTuple):
     """A fixed value a user picks from instead of typing."""
 
@@ -176,10 +181,10 @@ class Registry:
         return self._register_custom_id(self.modals, "modal", custom_id)
 
     def find_component(self, custom_id: str) -> Handler | None:
-        return self.components.get(custom_id.partition(CUSTOM_ID_SEPARATOR)[0])
+        return self.components.get(custom_id_prefix(custom_id))
 
     def find_modal(self, custom_id: str) -> Handler | None:
-        return self.modals.get(custom_id.partition(CUSTOM_ID_SEPARATOR)[0])
+        return self.modals.get(custom_id_prefix(custom_id))
 
     def definitions(self) -> list[dict[str, Any]]:
         """Return the command definitions for Discord's bulk-overwrite API, sorted by name."""

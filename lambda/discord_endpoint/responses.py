@@ -12,31 +12,50 @@ from typing import Any
 
 from .protocol import InteractionResponseType, MessageFlags
 
-# Mentions that a message may ping: none. A reply that repeats user text must
-# not turn "@everyone" into a ping of the whole server.
-NO_MENTIONS: dict[str, list[str]] = {"parse": []}
-
 # Discord's limit on choices in one autocomplete reply.
 MAX_AUTOCOMPLETE_CHOICES = 25
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 # One encoder for every response: json.dumps with options builds a new one
-# per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# per call. NaN and Infinity are rejected because they are not JSON.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def no_mentions() -> dict[str, list[str]]:
+    """Return an `allowed_mentions` object that allows no pings.
+
+    A reply that repeats user text must not turn "@everyone" into a ping of
+    the whole server. Each call returns a new dict, so code that changes one
+    reply's mentions cannot enable pings in later replies of the same process.
+    """
+    return {"parse": []}
+
+
+def encode(payload: Any) -> str:
+    """Return `payload` as compact JSON text.
+
+    Raises TypeError for a value that JSON cannot represent, and ValueError
+    for NaN, Infinity or a circular reference.
+    """
+    return _ENCODER.encode(payload)
 
 
 def http_response(
     status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Return a proxy response with `payload` serialised as the JSON body."""
+    """Return a proxy response with `payload` serialised as the JSON body.
+
+    Raises TypeError for a value that JSON cannot represent, and ValueError
+    for NaN, Infinity or a circular reference.
+    """
     response_headers = _JSON_HEADERS.copy()
     if headers:
         response_headers.update(headers)
     return {
         "statusCode": int(status),
         "headers": response_headers,
-        "body": _ENCODER.encode(payload),
+        "body": encode(payload),
     }
 
 
@@ -71,16 +90,17 @@ def message(
     """Return a CHANNEL_MESSAGE_WITH_SOURCE reply.
 
     Mentions are off unless `allowed_mentions` is given. An ephemeral message
-    is visible only to the invoking user. `fields` adds message fields such as
-    `components` or `embeds`.
+    is visible only to the invoking user, and `ephemeral=True` adds its bit to
+    any `flags` given. `fields` adds message fields such as `components` or
+    `embeds`.
     """
     data: dict[str, Any] = {
         "content": content,
-        "allowed_mentions": NO_MENTIONS if allowed_mentions is None else allowed_mentions,
+        "allowed_mentions": no_mentions() if allowed_mentions is None else allowed_mentions,
         **fields,
     }
     if ephemeral:
-        data["flags"] = int(MessageFlags.EPHEMERAL)
+        data["flags"] = int(MessageFlags.EPHEMERAL | fields.get("flags", 0))
     return {"type": InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
 
 

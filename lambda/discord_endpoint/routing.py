@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from . import responses
 from .interaction import Interaction
 from .protocol import InteractionType
-from .registry import Handler, Registry
+from .registry import Handler, Registry, custom_id_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,14 @@ def _route_autocomplete(registry: Registry, interaction: Interaction) -> RouteRe
     except Exception:  # noqa: BLE001 - handler code is the application's, see _run
         logger.exception("autocomplete handler for /%s failed", command.name)
         return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
+
+    if len(choices) > responses.MAX_AUTOCOMPLETE_CHOICES:
+        logger.warning(
+            "autocomplete handler for /%s returned %d choices; only the first %d are sent",
+            command.name,
+            len(choices),
+            responses.MAX_AUTOCOMPLETE_CHOICES,
+        )
     return RouteResult(HTTPStatus.OK, responses.autocomplete_result(choices), "autocomplete")
 
 
@@ -87,7 +95,7 @@ def _route_custom_id(
     if handler is None:
         reply = responses.message(f"This {kind} is no longer handled.", ephemeral=True)
         return RouteResult(HTTPStatus.OK, reply, f"unknown_{kind}")
-    return _run(handler, interaction, f"{kind} {custom_id.partition(':')[0]!r}")
+    return _run(handler, interaction, _custom_id_label(kind, custom_id))
 
 
 def _run(handler: Handler, interaction: Interaction, label: str) -> RouteResult:
@@ -100,9 +108,48 @@ def _run(handler: Handler, interaction: Interaction, label: str) -> RouteResult:
         payload = handler(interaction)
     except Exception:  # noqa: BLE001 - the traceback is logged, the user gets a message
         logger.exception("handler for %s failed", label)
-        reply = responses.message(f"Sorry, {label} failed. Try again later.", ephemeral=True)
-        return RouteResult(HTTPStatus.OK, reply, "handler_failed")
+        return handler_failed(label)
+
+    if not isinstance(payload, dict):
+        logger.error(
+            "handler for %s returned %s instead of a reply dict; build it with "
+            "discord_endpoint.responses",
+            label,
+            type(payload).__name__,
+        )
+        return handler_failed(label)
     return RouteResult(HTTPStatus.OK, payload, "handled")
+
+
+def handler_failed(label: str) -> RouteResult:
+    """Return the ephemeral message that reports the failure of the handler for `label`."""
+    reply = responses.message(f"Sorry, {label} failed. Try again later.", ephemeral=True)
+    return RouteResult(HTTPStatus.OK, reply, "handler_failed")
+
+
+def failed_reply(interaction: Interaction) -> RouteResult:
+    """Return the reply that replaces a handler's reply that cannot be sent.
+
+    Autocomplete gets an empty choice list, because Discord accepts only a
+    type 8 reply to it. Other interactions get the ephemeral failure message.
+    """
+    if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+        return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
+
+    custom_id = interaction.custom_id
+    if interaction.command_name is not None:
+        label = f"/{interaction.command_name}"
+    elif custom_id is not None:
+        kind = "modal" if interaction.type == InteractionType.MODAL_SUBMIT else "component"
+        label = _custom_id_label(kind, custom_id)
+    else:
+        label = "this interaction"
+    return handler_failed(label)
+
+
+def _custom_id_label(kind: str, custom_id: str) -> str:
+    # Only the prefix, because the rest of a custom_id is per-message data.
+    return f"{kind} {custom_id_prefix(custom_id)!r}"
 
 
 def _bad_request(message: str) -> RouteResult:

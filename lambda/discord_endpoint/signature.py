@@ -42,10 +42,13 @@ class SignatureVerifier:
         # The length bound keeps int() far from its digit limit on hostile input.
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise SignatureError("X-Signature-Timestamp is not a Unix time in whole seconds")
-        skew = abs(now - int(timestamp))
+
+        # Whole seconds on both sides, like the header, so the skew in the
+        # message is exactly the one compared with the maximum.
+        skew = abs(int(now) - int(timestamp))
         if skew > self._max_skew_seconds:
             raise SignatureError(
-                f"X-Signature-Timestamp is {skew:.0f} s from the current time "
+                f"X-Signature-Timestamp is {skew} s from the current time "
                 f"(the maximum is {self._max_skew_seconds} s)"
             )
 

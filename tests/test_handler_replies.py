@@ -1,0 +1,150 @@
+"""Replies built by application handlers: shared state, flags, and replies that cannot be sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+import pytest
+from discord_endpoint import responses
+from discord_endpoint.protocol import OptionType
+from discord_endpoint.registry import Option, Registry
+
+
+def reply(response: dict) -> dict:
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/json"
+    return json.loads(response["body"])
+
+
+def command_body(name: str) -> str:
+    return json.dumps({"type": 2, "id": "600", "data": {"name": name, "type": 1}})
+
+
+@pytest.fixture
+def faulty_registry() -> Registry:
+    """Commands, a component and an autocomplete handler whose replies JSON cannot carry."""
+    registry = Registry()
+
+    @registry.command("none", "Returns nothing")
+    def returns_none(interaction):
+        return None
+
+    @registry.command("text", "Returns a bare string")
+    def returns_text(interaction):
+        return "hello"
+
+    @registry.command("set", "Returns a set in the message")
+    def returns_set(interaction):
+        return responses.message("x", embeds={1, 2})
+
+    @registry.command("nan", "Returns NaN in the message")
+    def returns_nan(interaction):
+        return responses.message("x", embeds=[{"value": math.nan}])
+
+    @registry.component("knob")
+    def knob(interaction):
+        return responses.message("x", components=[object()])
+
+    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
+
+    @registry.command("pick", "Autocompleted", options=[option])
+    def pick(interaction):
+        return responses.message("picked")
+
+    @registry.autocomplete("pick")
+    def suggest(interaction, option_name, typed):
+        return [{"name": "a", "value": object()}]
+
+    return registry
+
+
+def test_echo_mentions_not_shared(handler_module, sign_event):
+    # A handler that enables mentions on its own reply must not enable them
+    # on the replies that follow in the same process.
+    responses.message("first")["data"]["allowed_mentions"]["parse"].append("everyone")
+    options = [{"name": "text", "type": 3, "value": "@everyone"}]
+    body = json.dumps({"type": 2, "id": "1", "data": {"name": "echo", "options": options}})
+
+    echoed = reply(handler_module.lambda_handler(sign_event(body), None))
+
+    assert echoed["data"]["allowed_mentions"] == {"parse": []}
+    assert responses.no_mentions() == {"parse": []}
+
+
+def test_ephemeral_keeps_other_flags():
+    message = responses.message("x", ephemeral=True, flags=4)
+
+    assert message["data"]["flags"] == 68
+    assert type(message["data"]["flags"]) is int
+
+
+@pytest.mark.parametrize(
+    ("command", "logged"),
+    [
+        ("none", "returned NoneType instead of a reply dict"),
+        ("text", "returned str instead of a reply dict"),
+        ("set", "is not JSON-serialisable"),
+        ("nan", "is not JSON-serialisable"),
+    ],
+)
+def test_unsendable_reply_ephemeral(
+    make_endpoint, faulty_registry, sign_event, caplog, command, logged
+):
+    with caplog.at_level(logging.INFO, logger="discord_endpoint"):
+        body = reply(make_endpoint(faulty_registry).handle(sign_event(command_body(command))))
+
+    assert body["type"] == 4
+    assert body["data"]["flags"] == 64
+    assert body["data"]["content"] == f"Sorry, /{command} failed. Try again later."
+    assert logged in caplog.text
+    [request] = [r for r in caplog.records if hasattr(r, "outcome")]
+    assert request.outcome == "handler_failed"
+
+
+def test_unsendable_component_reply(make_endpoint, faulty_registry, sign_event):
+    payload = json.dumps({"type": 3, "id": "1", "data": {"custom_id": "knob:secret-state"}})
+
+    body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))
+
+    assert body["data"]["content"] == "Sorry, component 'knob' failed. Try again later."
+
+
+def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_event):
+    # Autocomplete accepts only type 8, even when the choices cannot be sent.
+    options = [{"name": "name", "type": 3, "value": "a", "focused": True}]
+    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "pick", "options": options}})
+
+    body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))
+
+    assert body == {"type": 8, "data": {"choices": []}}
+
+
+def test_excess_choices_logged(make_endpoint, sign_event, caplog):
+    registry = Registry()
+    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
+    registry.command("many", "Many choices", options=[option])(lambda interaction: {})
+    registry.autocomplete("many")(
+        lambda *args: [{"name": str(i), "value": str(i)} for i in range(30)]
+    )
+    options = [{"name": "name", "type": 3, "value": "", "focused": True}]
+    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "many", "options": options}})
+
+    with caplog.at_level(logging.WARNING, logger="discord_endpoint"):
+        body = reply(make_endpoint(registry).handle(sign_event(payload)))
+
+    assert len(body["data"]["choices"]) == 25
+    assert "returned 30 choices; only the first 25 are sent" in caplog.text
+
+
+def test_component_logged_by_prefix(make_endpoint, faulty_registry, sign_event, caplog):
+    # The text after ":" is per-message data and stays out of the log.
+    payload = json.dumps({"type": 3, "id": "1", "data": {"custom_id": "knob:secret-state"}})
+
+    with caplog.at_level(logging.INFO, logger="discord_endpoint"):
+        make_endpoint(faulty_registry).handle(sign_event(payload))
+
+    [request] = [r for r in caplog.records if hasattr(r, "outcome")]
+    assert request.command == "knob"
+    assert "secret-state" not in caplog.text
