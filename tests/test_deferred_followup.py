@@ -71,6 +71,10 @@ def slow_registry() -> Registry:
     def unsendable(interaction):
         return responses.message("x", embeds={1})
 
+    @slow_commands.command("raising", "Return a dict subclass that raises when encoded", slow=True)
+    def raising(interaction):
+        return responses.message("x", embeds=[RaisingDict(a=1)])
+
     @slow_commands.command("quick", "Not slow")
     def quick(interaction):
         return responses.message("quick")
@@ -133,17 +137,25 @@ def test_non_message_reply_edits_error(runner_for, slow_registry, signing_key, d
     assert "cannot follow a deferral" in our_log(caplog)
 
 
-def test_unsendable_reply_edits_error(runner_for, slow_registry, signing_key, discord, caplog):
+@pytest.mark.parametrize("command", ["unsendable", "raising"])
+def test_unsendable_reply_edits_error(
+    runner_for, slow_registry, signing_key, discord, caplog, command
+):
     # Raising would make Lambda retry the event, so the user gets the error
     # message instead.
     discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
-    event = signed_event(signing_key, command_body("unsendable"))
+    event = signed_event(signing_key, command_body(command))
 
     result = runner_for(slow_registry).run(event, LambdaContext())
 
     assert result == {"outcome": "edited_error"}
-    assert discord.log[0][0].get_json()["content"] == "Sorry, /unsendable failed. Try again later."
+    assert discord.log[0][0].get_json()["content"] == f"Sorry, /{command} failed. Try again later."
     assert "is not JSON-serialisable" in our_log(caplog)
+
+
+class RaisingDict(dict):
+    def items(self):
+        raise RuntimeError("broken mapping")
 
 
 def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):

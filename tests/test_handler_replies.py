@@ -24,7 +24,7 @@ def command_body(name: str) -> str:
 
 @pytest.fixture
 def faulty_registry() -> Registry:
-    """Commands, a component and an autocomplete handler whose replies JSON cannot carry."""
+    """Commands, a component and an autocomplete handler whose replies cannot be sent as is."""
     registry = Registry()
 
     @registry.command("none", "Returns nothing")
@@ -43,6 +43,14 @@ def faulty_registry() -> Registry:
     def returns_nan(interaction):
         return responses.message("x", embeds=[{"value": math.nan}])
 
+    @registry.command("untyped", "Returns a dict without a type")
+    def returns_untyped(interaction):
+        return {"content": "x"}
+
+    @registry.command("raising", "Returns a dict subclass that raises when encoded")
+    def returns_raising(interaction):
+        return responses.message("x", embeds=[RaisingDict(a=1)])
+
     @registry.component("knob")
     def knob(interaction):
         return responses.message("x", components=[object()])
@@ -55,9 +63,25 @@ def faulty_registry() -> Registry:
 
     @registry.autocomplete("pick")
     def suggest(interaction, option_name, typed):
-        return [{"name": "a", "value": object()}]
+        return AUTOCOMPLETE_RETURNS[typed]
 
     return registry
+
+
+class RaisingDict(dict):
+    def items(self):
+        raise RuntimeError("broken mapping")
+
+
+# What the "pick" autocomplete handler returns for each typed value.
+AUTOCOMPLETE_RETURNS = {
+    "object": [{"name": "a", "value": object()}],
+    "str": "abc",
+    "dict": {"name": "a", "value": "b"},
+    "ints": [1, 2],
+    "no-value": [{"name": "a"}],
+    "none": None,
+}
 
 
 def test_echo_mentions_not_shared(handler_module, sign_event):
@@ -83,10 +107,12 @@ def test_ephemeral_keeps_other_flags():
 @pytest.mark.parametrize(
     ("command", "logged"),
     [
-        ("none", "returned NoneType instead of a reply dict"),
-        ("text", "returned str instead of a reply dict"),
+        ("none", "returned NoneType, not a reply dict with an integer type"),
+        ("text", "returned str, not a reply dict with an integer type"),
+        ("untyped", "returned a dict without one, not a reply dict with an integer type"),
         ("set", "is not JSON-serialisable"),
         ("nan", "is not JSON-serialisable"),
+        ("raising", "is not JSON-serialisable"),
     ],
 )
 def test_unsendable_reply_ephemeral(
@@ -111,9 +137,10 @@ def test_unsendable_component_reply(make_endpoint, faulty_registry, sign_event):
     assert body["data"]["content"] == "Sorry, component 'knob' failed. Try again later."
 
 
-def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_event):
+@pytest.mark.parametrize("returned", sorted(AUTOCOMPLETE_RETURNS))
+def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_event, returned):
     # Autocomplete accepts only type 8, even when the choices cannot be sent.
-    options = [{"name": "name", "type": 3, "value": "a", "focused": True}]
+    options = [{"name": "name", "type": 3, "value": returned, "focused": True}]
     payload = json.dumps({"type": 4, "id": "1", "data": {"name": "pick", "options": options}})
 
     body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))

@@ -166,7 +166,7 @@ class Endpoint:
         # value that JSON cannot encode. That is the handler's failure, not a 500.
         try:
             return responses.http_response(result.status, result.payload), result.outcome
-        except (TypeError, ValueError, RecursionError):
+        except Exception:  # noqa: BLE001 - a dict subclass in the reply may raise anything
             logger.exception(
                 "reply to interaction %s (%s) is not JSON-serialisable",
                 interaction.id,

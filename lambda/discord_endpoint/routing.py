@@ -7,7 +7,7 @@ MESSAGE_COMPONENT and MODAL_SUBMIT by the `data.custom_id` prefix.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
@@ -69,9 +69,19 @@ def _route_autocomplete(registry: Registry, interaction: Interaction) -> RouteRe
 
     option_name, partial_value = focused
     try:
-        choices = list(command.autocomplete(interaction, option_name, partial_value))
+        returned = command.autocomplete(interaction, option_name, partial_value)
+        # list() would turn a str or a dict into a list of its characters or keys.
+        choices = None if isinstance(returned, (str, bytes, Mapping)) else list(returned)
     except Exception:  # noqa: BLE001 - handler code is the application's, see _run
         logger.exception("autocomplete handler for /%s failed", command.name)
+        return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
+
+    if choices is None or not all(_is_choice(choice) for choice in choices):
+        logger.error(
+            'autocomplete handler for /%s returned %s, not a list of {"name", "value"} dicts',
+            command.name,
+            type(returned).__name__ if choices is None else "a list with other items",
+        )
         return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
 
     if len(choices) > responses.MAX_AUTOCOMPLETE_CHOICES:
@@ -110,12 +120,15 @@ def _run(handler: Handler, interaction: Interaction, label: str) -> RouteResult:
         logger.exception("handler for %s failed", label)
         return handler_failed(label)
 
-    if not isinstance(payload, dict):
+    # Discord rejects a reply without an integer `type`. Unknown numbers are
+    # passed on, so a callback type newer than this module still works.
+    reply_type = payload.get("type") if isinstance(payload, dict) else None
+    if not isinstance(reply_type, int) or isinstance(reply_type, bool):
         logger.error(
-            "handler for %s returned %s instead of a reply dict; build it with "
-            "discord_endpoint.responses",
+            "handler for %s returned %s, not a reply dict with an integer type; "
+            "build it with discord_endpoint.responses",
             label,
-            type(payload).__name__,
+            type(payload).__name__ if not isinstance(payload, dict) else "a dict without one",
         )
         return handler_failed(label)
     return RouteResult(HTTPStatus.OK, payload, "handled")
@@ -145,6 +158,10 @@ def failed_reply(interaction: Interaction) -> RouteResult:
     else:
         label = "this interaction"
     return handler_failed(label)
+
+
+def _is_choice(choice: Any) -> bool:
+    return isinstance(choice, dict) and "name" in choice and "value" in choice
 
 
 def _custom_id_label(kind: str, custom_id: str) -> str:

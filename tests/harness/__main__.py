@@ -118,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "deploy":
         sys.stdout.write(session.workspace.apply(var_file, variables))
         _print_outputs(session, server.url)
+        print(
+            "note: function_url is moto's made-up address and does not resolve; "
+            "the local runner's URL follows when make deploy starts it",
+            file=sys.stderr,
+        )
         return 0
     if args.command == "destroy":
         sys.stdout.write(session.workspace.destroy(var_file, variables))
