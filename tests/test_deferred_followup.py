@@ -75,6 +75,18 @@ def slow_registry() -> Registry:
     def raising(interaction):
         return responses.message("x", embeds=[RaisingDict(a=1)])
 
+    @slow_commands.command("float-type", "Return a reply whose type is 4.0", slow=True)
+    def float_type(interaction):
+        return {"type": 4.0, "data": {"content": "x"}}
+
+    @slow_commands.command("get-raises", "Return a dict subclass whose get() raises", slow=True)
+    def get_raises(interaction):
+        return RaisingDict(type=4)
+
+    @slow_commands.command("copy-raises", "Return data that raises when copied", slow=True)
+    def copy_raises(interaction):
+        return {"type": 4, "data": RaisingDict(content="x")}
+
     @slow_commands.command("quick", "Not slow")
     def quick(interaction):
         return responses.message("quick")
@@ -154,8 +166,40 @@ def test_unsendable_reply_edits_error(
 
 
 class RaisingDict(dict):
+    """A dict whose methods raise, as a broken mapping in application code might."""
+
     def items(self):
         raise RuntimeError("broken mapping")
+
+    def get(self, key, default=None):
+        raise RuntimeError("broken mapping")
+
+    def keys(self):
+        raise RuntimeError("broken mapping")
+
+    def __iter__(self):
+        raise RuntimeError("broken mapping")
+
+
+@pytest.mark.parametrize(
+    ("command", "logged"),
+    [
+        ("float-type", "cannot follow a deferral"),
+        ("get-raises", "reply of /get-raises could not be read"),
+        ("copy-raises", "reply of /copy-raises could not be read"),
+    ],
+)
+def test_unreadable_reply_edits_error(
+    runner_for, slow_registry, signing_key, discord, caplog, command, logged
+):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body(command))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited_error"}
+    assert discord.log[0][0].get_json()["content"] == f"Sorry, /{command} failed. Try again later."
+    assert logged in our_log(caplog)
 
 
 def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):

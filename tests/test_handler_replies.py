@@ -47,6 +47,18 @@ def faulty_registry() -> Registry:
     def returns_untyped(interaction):
         return {"content": "x"}
 
+    @registry.command("bool-type", "Returns a reply whose type is a bool")
+    def returns_bool_type(interaction):
+        return {"type": True}
+
+    @registry.command("text-data", "Returns a reply whose data is a str")
+    def returns_text_data(interaction):
+        return {"type": 4, "data": "x"}
+
+    @registry.command("get-raises", "Returns a dict subclass whose get() raises")
+    def returns_get_raises(interaction):
+        return RaisingDict(type=4)
+
     @registry.command("raising", "Returns a dict subclass that raises when encoded")
     def returns_raising(interaction):
         return responses.message("x", embeds=[RaisingDict(a=1)])
@@ -63,17 +75,32 @@ def faulty_registry() -> Registry:
 
     @registry.autocomplete("pick")
     def suggest(interaction, option_name, typed):
-        return AUTOCOMPLETE_RETURNS[typed]
+        returned = AUTOCOMPLETE_RETURNS[typed]
+        return returned() if callable(returned) else returned
 
     return registry
 
 
 class RaisingDict(dict):
+    """A dict whose methods raise, as a broken mapping in application code might."""
+
     def items(self):
         raise RuntimeError("broken mapping")
 
+    def get(self, key, default=None):
+        raise RuntimeError("broken mapping")
 
-# What the "pick" autocomplete handler returns for each typed value.
+    def __contains__(self, key):
+        raise RuntimeError("broken mapping")
+
+
+def raising_generator():
+    yield {"name": "a", "value": "a"}
+    raise RuntimeError("broken generator")
+
+
+# What the "pick" autocomplete handler returns for each typed value. A
+# callable is called, and its result returned.
 AUTOCOMPLETE_RETURNS = {
     "object": [{"name": "a", "value": object()}],
     "str": "abc",
@@ -81,6 +108,9 @@ AUTOCOMPLETE_RETURNS = {
     "ints": [1, 2],
     "no-value": [{"name": "a"}],
     "none": None,
+    "int": 5,
+    "contains-raises": [RaisingDict(name="a", value="a")],
+    "generator-raises": raising_generator,  # called per request: a generator runs once
 }
 
 
@@ -107,9 +137,12 @@ def test_ephemeral_keeps_other_flags():
 @pytest.mark.parametrize(
     ("command", "logged"),
     [
-        ("none", "returned NoneType, not a reply dict with an integer type"),
-        ("text", "returned str, not a reply dict with an integer type"),
-        ("untyped", "returned a dict without one, not a reply dict with an integer type"),
+        ("none", "returned NoneType, not a reply dict"),
+        ("text", "returned str, not a reply dict"),
+        ("untyped", "returned a reply whose type is NoneType, not int"),
+        ("bool-type", "returned a reply whose type is bool, not int"),
+        ("text-data", "returned a reply whose data is str, not dict"),
+        ("get-raises", "handler for /get-raises failed"),
         ("set", "is not JSON-serialisable"),
         ("nan", "is not JSON-serialisable"),
         ("raising", "is not JSON-serialisable"),
@@ -146,6 +179,19 @@ def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_even
     body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))
 
     assert body == {"type": 8, "data": {"choices": []}}
+
+
+def test_autocomplete_generator_accepted(make_endpoint, sign_event):
+    registry = Registry()
+    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
+    registry.command("gen", "Generated choices", options=[option])(lambda interaction: {})
+    registry.autocomplete("gen")(lambda *args: ({"name": n, "value": n} for n in "ab"))
+    options = [{"name": "name", "type": 3, "value": "", "focused": True}]
+    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "gen", "options": options}})
+
+    body = reply(make_endpoint(registry).handle(sign_event(payload)))
+
+    assert body["data"]["choices"] == [{"name": "a", "value": "a"}, {"name": "b", "value": "b"}]
 
 
 def test_excess_choices_logged(make_endpoint, sign_event, caplog):

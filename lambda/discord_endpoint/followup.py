@@ -55,9 +55,13 @@ def message_from_reply(reply: Any) -> dict[str, Any] | None:
     An edit cannot make a message ephemeral: the type 5 reply already made it
     public, so the EPHEMERAL flag is dropped.
     """
-    if not isinstance(reply, dict) or reply.get("type") != (
-        InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE
-    ):
+    if not isinstance(reply, dict):
+        return None
+    reply_type = reply.get("type")
+    # 4.0 == 4 in Python, and the HTTP path rejects a type that is not an int.
+    if not isinstance(reply_type, int) or isinstance(reply_type, bool):
+        return None
+    if reply_type != InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE:
         return None
     data = reply.get("data")
     if not isinstance(data, dict):
@@ -197,7 +201,12 @@ class FollowUpRunner:
             logger.exception("handler for /%s failed", command.name)
             return error_message(command.name), False
 
-        message = message_from_reply(reply)
+        # A dict subclass in the reply may raise from any method that is called.
+        try:
+            message = message_from_reply(reply)
+        except Exception:  # noqa: BLE001 - application data; the user gets an error message
+            logger.exception("reply of /%s could not be read", command.name)
+            return error_message(command.name), False
         if message is None:
             logger.error(
                 "handler for /%s returned a reply that cannot follow a deferral; "

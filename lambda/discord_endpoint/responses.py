@@ -7,6 +7,7 @@ URLs and API Gateway (payload formats 1.0 and 2.0) all accept this shape.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -102,6 +103,46 @@ def message(
     if ephemeral:
         data["flags"] = int(MessageFlags.EPHEMERAL | fields.get("flags", 0))
     return {"type": InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
+
+
+class InvalidReplyError(ValueError):
+    """A handler's return value that Discord would not accept. The message describes it."""
+
+
+def check_reply(reply: Any) -> dict[str, Any]:
+    """Return `reply` if it has the shape of an interaction response, else raise InvalidReplyError.
+
+    The shape is a dict with an integer `type` and, when present, an object
+    `data`. Unknown type numbers pass, so a callback type newer than this
+    module still works. Discord checks the rest.
+    """
+    if not isinstance(reply, dict):
+        raise InvalidReplyError(f"{type(reply).__name__}, not a reply dict")
+    reply_type = reply.get("type")
+    if not isinstance(reply_type, int) or isinstance(reply_type, bool):
+        raise InvalidReplyError(f"a reply whose type is {type(reply_type).__name__}, not int")
+    if "data" in reply and not isinstance(reply["data"], dict):
+        raise InvalidReplyError(f"a reply whose data is {type(reply['data']).__name__}, not dict")
+    return reply
+
+
+CHOICE_SHAPE = '{"name", "value"} dict'
+
+
+def check_choices(returned: Any) -> list[dict[str, Any]]:
+    """Return the autocomplete choices in `returned` as a list, else raise InvalidReplyError.
+
+    `returned` must be an iterable, other than a str, bytes or a mapping, of
+    dicts with "name" and "value". list() alone would turn a str or a dict
+    into its characters or keys.
+    """
+    if isinstance(returned, (str, bytes, Mapping)) or not isinstance(returned, Iterable):
+        raise InvalidReplyError(f"{type(returned).__name__}, not a list of {CHOICE_SHAPE}s")
+    choices = list(returned)
+    for choice in choices:
+        if not (isinstance(choice, dict) and "name" in choice and "value" in choice):
+            raise InvalidReplyError(f"a choice that is not a {CHOICE_SHAPE}")
+    return choices
 
 
 def autocomplete_result(choices: list[dict[str, Any]]) -> dict[str, Any]:

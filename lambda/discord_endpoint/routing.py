@@ -7,7 +7,7 @@ MESSAGE_COMPONENT and MODAL_SUBMIT by the `data.custom_id` prefix.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
@@ -69,19 +69,14 @@ def _route_autocomplete(registry: Registry, interaction: Interaction) -> RouteRe
 
     option_name, partial_value = focused
     try:
-        returned = command.autocomplete(interaction, option_name, partial_value)
-        # list() would turn a str or a dict into a list of its characters or keys.
-        choices = None if isinstance(returned, (str, bytes, Mapping)) else list(returned)
+        choices = responses.check_choices(
+            command.autocomplete(interaction, option_name, partial_value)
+        )
+    except responses.InvalidReplyError as error:
+        logger.error("autocomplete handler for /%s returned %s", command.name, error)
+        return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
     except Exception:  # noqa: BLE001 - handler code is the application's, see _run
         logger.exception("autocomplete handler for /%s failed", command.name)
-        return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
-
-    if choices is None or not all(_is_choice(choice) for choice in choices):
-        logger.error(
-            'autocomplete handler for /%s returned %s, not a list of {"name", "value"} dicts',
-            command.name,
-            type(returned).__name__ if choices is None else "a list with other items",
-        )
         return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
 
     if len(choices) > responses.MAX_AUTOCOMPLETE_CHOICES:
@@ -114,22 +109,19 @@ def _run(handler: Handler, interaction: Interaction, label: str) -> RouteResult:
     Handlers are application code that may raise anything. Without this guard
     Discord would get a 500 and show "This interaction failed" with no hint.
     """
+    # The reply is checked inside the guard too, because a dict subclass may raise
+    # from any method that the check calls.
     try:
-        payload = handler(interaction)
+        payload = responses.check_reply(handler(interaction))
+    except responses.InvalidReplyError as error:
+        logger.error(
+            "handler for %s returned %s; build the reply with discord_endpoint.responses",
+            label,
+            error,
+        )
+        return handler_failed(label)
     except Exception:  # noqa: BLE001 - the traceback is logged, the user gets a message
         logger.exception("handler for %s failed", label)
-        return handler_failed(label)
-
-    # Discord rejects a reply without an integer `type`. Unknown numbers are
-    # passed on, so a callback type newer than this module still works.
-    reply_type = payload.get("type") if isinstance(payload, dict) else None
-    if not isinstance(reply_type, int) or isinstance(reply_type, bool):
-        logger.error(
-            "handler for %s returned %s, not a reply dict with an integer type; "
-            "build it with discord_endpoint.responses",
-            label,
-            type(payload).__name__ if not isinstance(payload, dict) else "a dict without one",
-        )
         return handler_failed(label)
     return RouteResult(HTTPStatus.OK, payload, "handled")
 
@@ -158,10 +150,6 @@ def failed_reply(interaction: Interaction) -> RouteResult:
     else:
         label = "this interaction"
     return handler_failed(label)
-
-
-def _is_choice(choice: Any) -> bool:
-    return isinstance(choice, dict) and "name" in choice and "value" in choice
 
 
 def _custom_id_label(kind: str, custom_id: str) -> str:
