@@ -87,6 +87,14 @@ def slow_registry() -> Registry:
     def copy_raises(interaction):
         return {"type": 4, "data": RaisingDict(content="x")}
 
+    @slow_commands.command("exits", "Call sys.exit, as argparse's parser.error() does", slow=True)
+    def exits(interaction):
+        raise SystemExit(2)
+
+    @slow_commands.command("wordy", "Return a message longer than Discord accepts", slow=True)
+    def wordy(interaction):
+        return responses.message("x" * 2500)
+
     @slow_commands.command("quick", "Not slow")
     def quick(interaction):
         return responses.message("quick")
@@ -202,6 +210,36 @@ def test_unreadable_reply_edits_error(
     assert logged in our_log(caplog)
 
 
+def test_handler_exit_edits_error(runner_for, slow_registry, signing_key, discord, caplog):
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("exits"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited_error"}
+    assert discord.log[0][0].get_json()["content"] == "Sorry, /exits failed. Try again later."
+    assert "handler for /exits failed" in our_log(caplog)
+
+
+def test_rejected_message_replaced_by_error(
+    runner_for, slow_registry, signing_key, discord, caplog
+):
+    # Discord's response to content over 2000 characters. The user then gets
+    # the error message instead of "Bot is thinking..." until the token expires.
+    discord.expect_ordered_request(edit_path(), method="PATCH").respond_with_json(
+        {"message": "Invalid Form Body", "code": 50035}, status=400
+    )
+    discord.expect_ordered_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("wordy"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited_error"}
+    edits = [request.get_json()["content"] for request, _ in discord.log]
+    assert edits == ["x" * 2500, "Sorry, /wordy failed. Try again later."]
+    assert "code 50035: Invalid Form Body" in our_log(caplog)
+
+
 def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):
     discord.expect_request(edit_path(), method="PATCH").respond_with_json(
         {"message": "Invalid Webhook Token", "code": 50027}, status=401
@@ -282,7 +320,9 @@ def test_created_at_from_snowflake():
     assert interaction_created_at("175928847299117063", 0.0) == 1462015105.796
 
 
-@pytest.mark.parametrize("interaction_id", [None, "", "abc", "١٢٣"])
+@pytest.mark.parametrize(
+    "interaction_id", [None, "", "abc", "١٢٣", "9" * 318, "9" * 5000, str(1 << 64)]
+)
 def test_created_at_falls_back(interaction_id):
     assert interaction_created_at(interaction_id, 1234.0) == 1234.0
 

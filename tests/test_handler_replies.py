@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
+import sys
 
 import pytest
 from discord_endpoint import responses
@@ -59,6 +61,14 @@ def faulty_registry() -> Registry:
     def returns_get_raises(interaction):
         return RaisingDict(type=4)
 
+    @registry.command("exits", "Calls sys.exit, as argparse's parser.error() does")
+    def exits(interaction):
+        raise SystemExit(2)
+
+    @registry.command("huge", "Returns a reply longer than Lambda can return")
+    def returns_huge(interaction):
+        return responses.message("x" * (responses.MAX_BODY_CHARS + 1))
+
     @registry.command("raising", "Returns a dict subclass that raises when encoded")
     def returns_raising(interaction):
         return responses.message("x", embeds=[RaisingDict(a=1)])
@@ -110,6 +120,7 @@ AUTOCOMPLETE_RETURNS = {
     "none": None,
     "int": 5,
     "contains-raises": [RaisingDict(name="a", value="a")],
+    "exits": lambda: sys.exit(2),
     "generator-raises": raising_generator,  # called per request: a generator runs once
 }
 
@@ -143,9 +154,11 @@ def test_ephemeral_keeps_other_flags():
         ("bool-type", "returned a reply whose type is bool, not int"),
         ("text-data", "returned a reply whose data is str, not dict"),
         ("get-raises", "handler for /get-raises failed"),
-        ("set", "is not JSON-serialisable"),
-        ("nan", "is not JSON-serialisable"),
-        ("raising", "is not JSON-serialisable"),
+        ("exits", "handler for /exits failed"),
+        ("huge", "cannot be sent as JSON"),
+        ("set", "cannot be sent as JSON"),
+        ("nan", "cannot be sent as JSON"),
+        ("raising", "cannot be sent as JSON"),
     ],
 )
 def test_unsendable_reply_ephemeral(
@@ -194,6 +207,35 @@ def test_autocomplete_generator_accepted(make_endpoint, sign_event):
     assert body["data"]["choices"] == [{"name": "a", "value": "a"}, {"name": "b", "value": "b"}]
 
 
+def test_endless_choices_cut(make_endpoint, sign_event, caplog):
+    registry = Registry()
+    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
+    registry.command("endless", "Endless choices", options=[option])(lambda interaction: {})
+    registry.autocomplete("endless")(
+        lambda *args: ({"name": str(i), "value": str(i)} for i in itertools.count())
+    )
+    options = [{"name": "name", "type": 3, "value": "", "focused": True}]
+    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "endless", "options": options}})
+
+    with caplog.at_level(logging.WARNING, logger="discord_endpoint"):
+        body = reply(make_endpoint(registry).handle(sign_event(payload)))
+
+    assert len(body["data"]["choices"]) == 25
+    assert "returned more than 25 choices" in caplog.text
+
+
+def test_lone_surrogate_echo_is_ascii(handler_module, sign_event):
+    # JSON may carry a lone surrogate escape, which UTF-8 cannot encode; the
+    # reply must stay encodable for the runtime and the local runner.
+    options = [{"name": "text", "type": 3, "value": "a\ud800b"}]
+    body = json.dumps({"type": 2, "id": "1", "data": {"name": "echo", "options": options}})
+
+    response = handler_module.lambda_handler(sign_event(body), None)
+
+    assert response["body"].isascii()
+    assert json.loads(response["body"])["data"]["content"] == "a\ud800b"
+
+
 def test_excess_choices_logged(make_endpoint, sign_event, caplog):
     registry = Registry()
     option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
@@ -208,7 +250,7 @@ def test_excess_choices_logged(make_endpoint, sign_event, caplog):
         body = reply(make_endpoint(registry).handle(sign_event(payload)))
 
     assert len(body["data"]["choices"]) == 25
-    assert "returned 30 choices; only the first 25 are sent" in caplog.text
+    assert "returned more than 25 choices; the rest are dropped" in caplog.text
 
 
 def test_component_logged_by_prefix(make_endpoint, faulty_registry, sign_event, caplog):

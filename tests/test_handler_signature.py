@@ -178,6 +178,15 @@ def test_non_post_method_405(handler_module, sign_event, method, payload_format)
     assert method in json.loads(response["body"])["error"]
 
 
+def test_method_checked_before_headers(handler_module):
+    # The README lists the method check before the header checks.
+    event = {"httpMethod": "GET", "headers": {"X-Signature-Ed25519": 5}}
+
+    response = handler_module.lambda_handler(event, None)
+
+    assert response["statusCode"] == 405
+
+
 @pytest.mark.parametrize("offset", [-301, 301, -(10**6)])
 def test_timestamp_outside_skew_rejected(handler_module, sign_event, offset):
     timestamp = str(int(time.time()) + offset) if offset > -(10**6) else "0"

@@ -237,6 +237,7 @@ def test_plain_result_becomes_json_200(result: object) -> None:
         ({"statusCode": 200, "headers": {"X": None}}, "header 'X'"),
         ({"statusCode": 200, "cookies": "a=1"}, "cookies"),
         ({"statusCode": 200, "body": "%%%", "isBase64Encoded": True}, "not base64"),
+        ({"statusCode": 200, "body": "a\ud800b"}, "not valid Unicode text"),
     ],
 )
 def test_invalid_response_rejected(result: dict, message: str) -> None:

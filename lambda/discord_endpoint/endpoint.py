@@ -99,8 +99,6 @@ class Endpoint:
         try:
             request = HttpEvent(event)
             method = request.method
-            signature = request.header(SIGNATURE_HEADER)
-            timestamp = request.header(TIMESTAMP_HEADER)
         except MalformedEventError as error:
             return reject(HTTPStatus.BAD_REQUEST, str(error), "malformed_event")
 
@@ -112,6 +110,12 @@ class Endpoint:
             )
             response["headers"]["Allow"] = "POST"
             return response, outcome
+
+        try:
+            signature = request.header(SIGNATURE_HEADER)
+            timestamp = request.header(TIMESTAMP_HEADER)
+        except MalformedEventError as error:
+            return reject(HTTPStatus.BAD_REQUEST, str(error), "malformed_event")
 
         if signature is None or timestamp is None:
             missing = SIGNATURE_HEADER if signature is None else TIMESTAMP_HEADER
@@ -163,12 +167,13 @@ class Endpoint:
             log_fields["error"] = result.payload.get("error")
 
         # A handler's reply is application code's output, so it may hold a
-        # value that JSON cannot encode. That is the handler's failure, not a 500.
+        # value that JSON cannot encode, or be too long for Lambda to return.
+        # That is the handler's failure, not a 500.
         try:
             return responses.http_response(result.status, result.payload), result.outcome
         except Exception:  # noqa: BLE001 - a dict subclass in the reply may raise anything
             logger.exception(
-                "reply to interaction %s (%s) is not JSON-serialisable",
+                "reply to interaction %s (%s) cannot be sent as JSON",
                 interaction.id,
                 log_fields["command"],
             )

@@ -23,7 +23,7 @@ from .config import Settings
 from .deferral import DeferredEventError, parse_deferred_event, run_deadline
 from .interaction import Interaction
 from .protocol import InteractionResponseType, InteractionType, MessageFlags
-from .registry import Command, Registry
+from .registry import HANDLER_ERRORS, Command, Registry
 from .responses import encode, no_mentions
 from .signature import SignatureError, SignatureVerifier
 from .webhook import WebhookClient, WebhookError
@@ -42,8 +42,14 @@ EDIT_RESERVE_SECONDS = 5.0
 
 
 def interaction_created_at(interaction_id: str | None, fallback: float) -> float:
-    """Return the Unix time in an interaction's snowflake id, or `fallback` if it has none."""
+    """Return the Unix time in an interaction's snowflake id, or `fallback` if it has none.
+
+    A snowflake is an unsigned 64-bit integer, so at most 20 digits. A longer
+    id is not one, and would overflow the conversion to float.
+    """
     if interaction_id is None or not (interaction_id.isascii() and interaction_id.isdigit()):
+        return fallback
+    if len(interaction_id) > 20 or int(interaction_id) >= 1 << 64:
         return fallback
     milliseconds = (int(interaction_id) >> SNOWFLAKE_TIMESTAMP_SHIFT) + DISCORD_EPOCH_MS
     return milliseconds / 1000
@@ -184,8 +190,24 @@ class FollowUpRunner:
             self._webhook.edit_original(application_id, token, message, expires)
         except WebhookError as error:
             logger.error("Editing the response to interaction %s failed: %s", interaction.id, error)
+            if not succeeded:
+                return "edit_failed"
+        else:
+            return "edited" if succeeded else "edited_error"
+
+        # Discord rejects a message it cannot show (content over 2000
+        # characters, for example). Without a second edit, the user would see
+        # "Bot is thinking..." until the token expires.
+        try:
+            self._webhook.edit_original(application_id, token, error_message(command.name), expires)
+        except WebhookError as error:
+            logger.error(
+                "Editing the response to interaction %s with the error message failed: %s",
+                interaction.id,
+                error,
+            )
             return "edit_failed"
-        return "edited" if succeeded else "edited_error"
+        return "edited_error"
 
     def _slow_command(self, interaction: Interaction) -> Command | None:
         if interaction.type != InteractionType.APPLICATION_COMMAND:
@@ -197,7 +219,7 @@ class FollowUpRunner:
         """Return the message to show and whether the handler succeeded."""
         try:
             reply = command.handler(interaction)
-        except Exception:  # noqa: BLE001 - application code; the user gets an error message
+        except HANDLER_ERRORS:  # application code; the user gets an error message
             logger.exception("handler for /%s failed", command.name)
             return error_message(command.name), False
 

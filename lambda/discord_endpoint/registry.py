@@ -48,6 +48,12 @@ _NAME_PATTERN = re.compile(rf"[-_\w]{{1,{MAX_NAME_LENGTH}}}")
 CUSTOM_ID_SEPARATOR = ":"
 
 
+# Exceptions from application handler code that still get the user an error
+# message. SystemExit is included because argparse's parser.error() raises
+# it. KeyboardInterrupt and GeneratorExit are not.
+HANDLER_ERRORS = (Exception, SystemExit)
+
+
 def custom_id_prefix(custom_id: str) -> str:
     """Return the part of `custom_id` that routing matches: the text before the first ":"."""
     return custom_id.partition(CUSTOM_ID_SEPARATOR)[0]

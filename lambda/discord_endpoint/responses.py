@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
+from itertools import islice
 from typing import Any
 
 from .protocol import InteractionResponseType, MessageFlags
@@ -18,9 +19,21 @@ MAX_AUTOCOMPLETE_CHOICES = 25
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
+# Lambda returns at most 6 MB from a synchronous invocation, and the
+# runtime's JSON encoding of the proxy response can double the body's length
+# (a body of quotes and backslashes). A body up to 3 MiB always fits. Discord's
+# own limits on a message are far lower.
+MAX_BODY_CHARS = 3 * 1024 * 1024
+
+
+class InvalidReplyError(ValueError):
+    """A handler's return value that Discord would not accept. The message describes it."""
+
+
 # One encoder for every response: json.dumps with options builds a new one
-# per call. NaN and Infinity are rejected because they are not JSON.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# per call. NaN and Infinity are rejected because they are not JSON. ASCII
+# output escapes a lone surrogate from user input, which UTF-8 cannot encode.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def no_mentions() -> dict[str, list[str]]:
@@ -47,17 +60,20 @@ def http_response(
 ) -> dict[str, Any]:
     """Return a proxy response with `payload` serialised as the JSON body.
 
-    Raises TypeError for a value that JSON cannot represent, and ValueError
-    for NaN, Infinity or a circular reference.
+    Raises TypeError for a value that JSON cannot represent, ValueError for
+    NaN, Infinity or a circular reference, and InvalidReplyError for a body
+    longer than MAX_BODY_CHARS.
     """
+    body = encode(payload)
+    if len(body) > MAX_BODY_CHARS:
+        raise InvalidReplyError(
+            f"a reply of {len(body)} characters (the maximum is {MAX_BODY_CHARS})"
+        )
+
     response_headers = _JSON_HEADERS.copy()
     if headers:
         response_headers.update(headers)
-    return {
-        "statusCode": int(status),
-        "headers": response_headers,
-        "body": encode(payload),
-    }
+    return {"statusCode": int(status), "headers": response_headers, "body": body}
 
 
 def pong_http_response() -> dict[str, Any]:
@@ -105,10 +121,6 @@ def message(
     return {"type": InteractionResponseType.CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
 
 
-class InvalidReplyError(ValueError):
-    """A handler's return value that Discord would not accept. The message describes it."""
-
-
 def check_reply(reply: Any) -> dict[str, Any]:
     """Return `reply` if it has the shape of an interaction response, else raise InvalidReplyError.
 
@@ -134,11 +146,13 @@ def check_choices(returned: Any) -> list[dict[str, Any]]:
 
     `returned` must be an iterable, other than a str, bytes or a mapping, of
     dicts with "name" and "value". list() alone would turn a str or a dict
-    into its characters or keys.
+    into its characters or keys. At most 26 items are read, so a caller can
+    tell that there were more than the 25 that Discord accepts.
     """
     if isinstance(returned, (str, bytes, Mapping)) or not isinstance(returned, Iterable):
         raise InvalidReplyError(f"{type(returned).__name__}, not a list of {CHOICE_SHAPE}s")
-    choices = list(returned)
+    # One more than Discord takes, so an endless generator cannot hang the request.
+    choices = list(islice(returned, MAX_AUTOCOMPLETE_CHOICES + 1))
     for choice in choices:
         if not (isinstance(choice, dict) and "name" in choice and "value" in choice):
             raise InvalidReplyError(f"a choice that is not a {CHOICE_SHAPE}")

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from . import responses
 from .interaction import Interaction
 from .protocol import InteractionType
-from .registry import Handler, Registry, custom_id_prefix
+from .registry import HANDLER_ERRORS, Handler, Registry, custom_id_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -75,15 +75,14 @@ def _route_autocomplete(registry: Registry, interaction: Interaction) -> RouteRe
     except responses.InvalidReplyError as error:
         logger.error("autocomplete handler for /%s returned %s", command.name, error)
         return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
-    except Exception:  # noqa: BLE001 - handler code is the application's, see _run
+    except HANDLER_ERRORS:  # handler code is the application's, see _run
         logger.exception("autocomplete handler for /%s failed", command.name)
         return RouteResult(HTTPStatus.OK, responses.autocomplete_result([]), "handler_failed")
 
     if len(choices) > responses.MAX_AUTOCOMPLETE_CHOICES:
         logger.warning(
-            "autocomplete handler for /%s returned %d choices; only the first %d are sent",
+            "autocomplete handler for /%s returned more than %d choices; the rest are dropped",
             command.name,
-            len(choices),
             responses.MAX_AUTOCOMPLETE_CHOICES,
         )
     return RouteResult(HTTPStatus.OK, responses.autocomplete_result(choices), "autocomplete")
@@ -120,7 +119,7 @@ def _run(handler: Handler, interaction: Interaction, label: str) -> RouteResult:
             error,
         )
         return handler_failed(label)
-    except Exception:  # noqa: BLE001 - the traceback is logged, the user gets a message
+    except HANDLER_ERRORS:  # the traceback is logged, the user gets a message
         logger.exception("handler for %s failed", label)
         return handler_failed(label)
     return RouteResult(HTTPStatus.OK, payload, "handled")

@@ -230,7 +230,10 @@ def _response_body(value: Any, is_base64: bool) -> bytes:
         # Lambda serialises a non-string body, as in the guide's JSON example.
         return json.dumps(value).encode("utf-8")
     if not is_base64:
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InvalidResponseError("body is not valid Unicode text") from error
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as error:
