@@ -95,6 +95,10 @@ def slow_registry() -> Registry:
     def wordy(interaction):
         return responses.message("x" * 2500)
 
+    @slow_commands.command("exit-data", "Return a reply whose get() raises SystemExit", slow=True)
+    def exit_data(interaction):
+        return ExitingDict(type=4)
+
     @slow_commands.command("quick", "Not slow")
     def quick(interaction):
         return responses.message("quick")
@@ -189,9 +193,15 @@ class RaisingDict(dict):
         raise RuntimeError("broken mapping")
 
 
+class ExitingDict(dict):
+    def get(self, key, default=None):
+        raise SystemExit(3)
+
+
 @pytest.mark.parametrize(
     ("command", "logged"),
     [
+        ("exit-data", "reply of /exit-data could not be read"),
         ("float-type", "cannot follow a deferral"),
         ("get-raises", "reply of /get-raises could not be read"),
         ("copy-raises", "reply of /copy-raises could not be read"),
@@ -238,6 +248,26 @@ def test_rejected_message_replaced_by_error(
     edits = [request.get_json()["content"] for request, _ in discord.log]
     assert edits == ["x" * 2500, "Sorry, /wordy failed. Try again later."]
     assert "code 50035: Invalid Form Body" in our_log(caplog)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, {"message": "Internal Server Error", "code": 0}),
+        (404, {"message": "Unknown Webhook", "code": 10015}),
+    ],
+)
+def test_failed_edit_not_overwritten(runner_for, slow_registry, signing_key, discord, status, body):
+    # A 5xx may still have applied the edit, and an unknown webhook would
+    # reject a second edit too, so neither gets the error message.
+    discord.expect_request(edit_path(), method="PATCH").respond_with_json(body, status=status)
+    event = signed_event(signing_key, command_body("wordy"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edit_failed"}
+    contents = {request.get_json()["content"] for request, _ in discord.log}
+    assert contents == {"x" * 2500}
 
 
 def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):

@@ -65,6 +65,10 @@ def faulty_registry() -> Registry:
     def exits(interaction):
         raise SystemExit(2)
 
+    @registry.command("exit-data", "Returns data whose encoding raises SystemExit")
+    def returns_exit_data(interaction):
+        return responses.message("x", embeds=[ExitDict(a=1)])
+
     @registry.command("huge", "Returns a reply longer than Lambda can return")
     def returns_huge(interaction):
         return responses.message("x" * (responses.MAX_BODY_CHARS + 1))
@@ -104,6 +108,11 @@ class RaisingDict(dict):
         raise RuntimeError("broken mapping")
 
 
+class ExitDict(dict):
+    def items(self):
+        raise SystemExit(3)
+
+
 def raising_generator():
     yield {"name": "a", "value": "a"}
     raise RuntimeError("broken generator")
@@ -121,6 +130,7 @@ AUTOCOMPLETE_RETURNS = {
     "int": 5,
     "contains-raises": [RaisingDict(name="a", value="a")],
     "exits": lambda: sys.exit(2),
+    "26th-bad": [{"name": str(i), "value": str(i)} for i in range(25)] + ["bad"],
     "generator-raises": raising_generator,  # called per request: a generator runs once
 }
 
@@ -155,6 +165,7 @@ def test_ephemeral_keeps_other_flags():
         ("text-data", "returned a reply whose data is str, not dict"),
         ("get-raises", "handler for /get-raises failed"),
         ("exits", "handler for /exits failed"),
+        ("exit-data", "cannot be sent as JSON"),
         ("huge", "cannot be sent as JSON"),
         ("set", "cannot be sent as JSON"),
         ("nan", "cannot be sent as JSON"),
@@ -183,7 +194,17 @@ def test_unsendable_component_reply(make_endpoint, faulty_registry, sign_event):
     assert body["data"]["content"] == "Sorry, component 'knob' failed. Try again later."
 
 
-@pytest.mark.parametrize("returned", sorted(AUTOCOMPLETE_RETURNS))
+def test_bad_choice_after_25th_dropped(make_endpoint, faulty_registry, sign_event):
+    # Only the first 25 choices are sent, so only they are checked.
+    options = [{"name": "name", "type": 3, "value": "26th-bad", "focused": True}]
+    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "pick", "options": options}})
+
+    body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))
+
+    assert len(body["data"]["choices"]) == 25
+
+
+@pytest.mark.parametrize("returned", sorted(set(AUTOCOMPLETE_RETURNS) - {"26th-bad"}))
 def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_event, returned):
     # Autocomplete accepts only type 8, even when the choices cannot be sent.
     options = [{"name": "name", "type": 3, "value": returned, "focused": True}]

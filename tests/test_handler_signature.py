@@ -178,6 +178,22 @@ def test_non_post_method_405(handler_module, sign_event, method, payload_format)
     assert method in json.loads(response["body"])["error"]
 
 
+def test_huge_method_echo_truncated(handler_module):
+    response = handler_module.lambda_handler({"httpMethod": "G" * 3_000_000}, None)
+
+    assert response["statusCode"] == 405
+    assert json.loads(response["body"])["error"] == "only POST is allowed, got " + "G" * 40
+
+
+def test_huge_header_name_echo_truncated(handler_module):
+    event = {"httpMethod": "POST", "headers": {"X" * 3_000_000: 5}}
+
+    response = handler_module.lambda_handler(event, None)
+
+    assert response["statusCode"] == 400
+    assert len(response["body"]) < 200
+
+
 def test_method_checked_before_headers(handler_module):
     # The README lists the method check before the header checks.
     event = {"httpMethod": "GET", "headers": {"X-Signature-Ed25519": 5}}

@@ -21,7 +21,7 @@ from .deferral import Deferrer, SignedRequest
 from .events import HttpEvent, MalformedEventError
 from .interaction import Interaction, InvalidInteractionError
 from .protocol import InteractionType
-from .registry import Registry, custom_id_prefix
+from .registry import HANDLER_ERRORS, Registry, custom_id_prefix
 from .request_log import log_request
 from .routing import failed_reply, route
 from .signature import SignatureError, SignatureVerifier
@@ -37,6 +37,9 @@ _OK = HTTPStatus.OK
 _PING = InteractionType.PING
 
 _DECODER = json.JSONDecoder()
+
+# The maximum length of a client's value that an error message repeats.
+MAX_ECHOED_CHARS = 40
 
 
 class Endpoint:
@@ -105,7 +108,7 @@ class Endpoint:
         if method != "POST":
             response, outcome = reject(
                 HTTPStatus.METHOD_NOT_ALLOWED,
-                f"only POST is allowed, got {method}",
+                f"only POST is allowed, got {method[:MAX_ECHOED_CHARS]}",
                 "method_not_allowed",
             )
             response["headers"]["Allow"] = "POST"
@@ -170,8 +173,14 @@ class Endpoint:
         # value that JSON cannot encode, or be too long for Lambda to return.
         # That is the handler's failure, not a 500.
         try:
-            return responses.http_response(result.status, result.payload), result.outcome
-        except Exception:  # noqa: BLE001 - a dict subclass in the reply may raise anything
+            response = responses.http_response(result.status, result.payload)
+            if len(response["body"]) > responses.MAX_BODY_CHARS:
+                raise responses.InvalidReplyError(
+                    f"a reply of {len(response['body'])} characters "
+                    f"(the maximum is {responses.MAX_BODY_CHARS})"
+                )
+            return response, result.outcome
+        except HANDLER_ERRORS:  # a dict subclass in the reply may raise anything
             logger.exception(
                 "reply to interaction %s (%s) cannot be sent as JSON",
                 interaction.id,

@@ -18,6 +18,9 @@ import base64
 import binascii
 from typing import Any
 
+# The maximum length of a header name that an error message repeats.
+MAX_NAME_CHARS = 64
+
 
 class MalformedEventError(ValueError):
     """The Lambda event does not have the shape of an HTTP event."""
@@ -118,7 +121,7 @@ class HttpEvent:
             for name, values in _mapping_items(multi, "multiValueHeaders"):
                 if not isinstance(values, list):
                     raise MalformedEventError(
-                        f"event multiValueHeaders {name!r} must be a list, "
+                        f"event multiValueHeaders {name[:MAX_NAME_CHARS]!r} must be a list, "
                         f"got {type(values).__name__}"
                     )
                 if values:
@@ -180,5 +183,5 @@ def _not_an_object(field: str, value: Any) -> MalformedEventError:
 
 def _not_a_string_header(name: str, value: Any) -> MalformedEventError:
     return MalformedEventError(
-        f"event header {name!r} must be a string, got {type(value).__name__}"
+        f"event header {name[:MAX_NAME_CHARS]!r} must be a string, got {type(value).__name__}"
     )

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from .config import Settings
@@ -190,14 +191,16 @@ class FollowUpRunner:
             self._webhook.edit_original(application_id, token, message, expires)
         except WebhookError as error:
             logger.error("Editing the response to interaction %s failed: %s", interaction.id, error)
-            if not succeeded:
+            if not succeeded or error.status != HTTPStatus.BAD_REQUEST:
                 return "edit_failed"
         else:
             return "edited" if succeeded else "edited_error"
 
-        # Discord rejects a message it cannot show (content over 2000
+        # Discord answers 400 to a message it cannot show (content over 2000
         # characters, for example). Without a second edit, the user would see
-        # "Bot is thinking..." until the token expires.
+        # "Bot is thinking..." until the token expires. Other failures (a
+        # timeout, a 5xx, an unknown webhook) may have applied the edit or
+        # would fail again, so they get no second edit.
         try:
             self._webhook.edit_original(application_id, token, error_message(command.name), expires)
         except WebhookError as error:
@@ -226,7 +229,7 @@ class FollowUpRunner:
         # A dict subclass in the reply may raise from any method that is called.
         try:
             message = message_from_reply(reply)
-        except Exception:  # noqa: BLE001 - application data; the user gets an error message
+        except HANDLER_ERRORS:  # application data; the user gets an error message
             logger.exception("reply of /%s could not be read", command.name)
             return error_message(command.name), False
         if message is None:
@@ -241,7 +244,7 @@ class FollowUpRunner:
         # raise in the HTTP client, and Lambda retries an event that raised.
         try:
             encode(message)
-        except Exception:  # noqa: BLE001 - a dict subclass in the reply may raise anything
+        except HANDLER_ERRORS:  # a dict subclass in the reply may raise anything
             logger.exception("reply of /%s is not JSON-serialisable", command.name)
             return error_message(command.name), False
         return message, True

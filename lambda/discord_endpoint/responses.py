@@ -19,11 +19,11 @@ MAX_AUTOCOMPLETE_CHOICES = 25
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
-# Lambda returns at most 6 MB from a synchronous invocation, and the
-# runtime's JSON encoding of the proxy response can double the body's length
-# (a body of quotes and backslashes). A body up to 3 MiB always fits. Discord's
-# own limits on a message are far lower.
-MAX_BODY_CHARS = 3 * 1024 * 1024
+# The maximum length of a reply body. Lambda returns at most 6 MB from a
+# synchronous invocation. The runtime's JSON encoding of the proxy response
+# can double the body's length (for a body of quotes and backslashes), so
+# 2 MiB leaves room. Discord's own limits on a message are far lower.
+MAX_BODY_CHARS = 2 * 1024 * 1024
 
 
 class InvalidReplyError(ValueError):
@@ -60,16 +60,11 @@ def http_response(
 ) -> dict[str, Any]:
     """Return a proxy response with `payload` serialised as the JSON body.
 
-    Raises TypeError for a value that JSON cannot represent, ValueError for
-    NaN, Infinity or a circular reference, and InvalidReplyError for a body
-    longer than MAX_BODY_CHARS.
+    Raises TypeError for a value that JSON cannot represent, and ValueError
+    for NaN, Infinity or a circular reference. The caller checks the body's
+    length against MAX_BODY_CHARS.
     """
     body = encode(payload)
-    if len(body) > MAX_BODY_CHARS:
-        raise InvalidReplyError(
-            f"a reply of {len(body)} characters (the maximum is {MAX_BODY_CHARS})"
-        )
-
     response_headers = _JSON_HEADERS.copy()
     if headers:
         response_headers.update(headers)
@@ -151,9 +146,10 @@ def check_choices(returned: Any) -> list[dict[str, Any]]:
     """
     if isinstance(returned, (str, bytes, Mapping)) or not isinstance(returned, Iterable):
         raise InvalidReplyError(f"{type(returned).__name__}, not a list of {CHOICE_SHAPE}s")
-    # One more than Discord takes, so an endless generator cannot hang the request.
+    # One more than Discord takes, so an endless generator cannot hang the
+    # request. The extra one only shows that there were more, and is not checked.
     choices = list(islice(returned, MAX_AUTOCOMPLETE_CHOICES + 1))
-    for choice in choices:
+    for choice in choices[:MAX_AUTOCOMPLETE_CHOICES]:
         if not (isinstance(choice, dict) and "name" in choice and "value" in choice):
             raise InvalidReplyError(f"a choice that is not a {CHOICE_SHAPE}")
     return choices

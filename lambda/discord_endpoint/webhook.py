@@ -44,7 +44,15 @@ _SNOWFLAKE = re.compile(r"[0-9]{1,20}")
 
 
 class WebhookError(Exception):
-    """An edit failed; the message never contains the interaction token."""
+    """An edit failed; the message never contains the interaction token.
+
+    `status` is the HTTP status of Discord's last response, or None when no
+    response arrived.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class WebhookClient:
@@ -102,7 +110,8 @@ class WebhookClient:
                 raise WebhookError(
                     f"editing the response failed with HTTP {response.status_code} "
                     f"({_describe_error(response)}) after {attempt + 1} attempts, and a "
-                    f"retry after {delay:.2f} s would exceed the retries or the token's lifetime"
+                    f"retry after {delay:.2f} s would exceed the retries or the token's lifetime",
+                    response.status_code,
                 )
             logger.warning("Edit got HTTP %s; retrying in %.2f s", response.status_code, delay)
             self._sleep(delay)
@@ -110,7 +119,8 @@ class WebhookClient:
         if not response.ok:
             raise WebhookError(
                 f"editing the response failed with HTTP {response.status_code} "
-                f"({_describe_error(response)})"
+                f"({_describe_error(response)})",
+                response.status_code,
             )
 
     def _patch(self, url: str, message: dict[str, Any]) -> Any:
