@@ -24,6 +24,20 @@ def command_body(name: str) -> str:
     return json.dumps({"type": 2, "id": "600", "data": {"name": name, "type": 1}})
 
 
+def autocomplete_body(name: str, typed: str = "") -> str:
+    options = [{"name": "name", "type": 3, "value": typed, "focused": True}]
+    return json.dumps({"type": 4, "id": "1", "data": {"name": name, "options": options}})
+
+
+def autocomplete_registry(name: str, suggest) -> Registry:
+    """Return a registry with one command `name` whose option is completed by `suggest`."""
+    registry = Registry()
+    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
+    registry.command(name, "Autocompleted", options=[option])(lambda interaction: {})
+    registry.autocomplete(name)(suggest)
+    return registry
+
+
 @pytest.fixture
 def faulty_registry() -> Registry:
     """Commands, a component and an autocomplete handler whose replies cannot be sent as is."""
@@ -196,8 +210,7 @@ def test_unsendable_component_reply(make_endpoint, faulty_registry, sign_event):
 
 def test_bad_choice_after_25th_dropped(make_endpoint, faulty_registry, sign_event):
     # Only the first 25 choices are sent, so only they are checked.
-    options = [{"name": "name", "type": 3, "value": "26th-bad", "focused": True}]
-    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "pick", "options": options}})
+    payload = autocomplete_body("pick", "26th-bad")
 
     body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))
 
@@ -207,8 +220,7 @@ def test_bad_choice_after_25th_dropped(make_endpoint, faulty_registry, sign_even
 @pytest.mark.parametrize("returned", sorted(set(AUTOCOMPLETE_RETURNS) - {"26th-bad"}))
 def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_event, returned):
     # Autocomplete accepts only type 8, even when the choices cannot be sent.
-    options = [{"name": "name", "type": 3, "value": returned, "focused": True}]
-    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "pick", "options": options}})
+    payload = autocomplete_body("pick", returned)
 
     body = reply(make_endpoint(faulty_registry).handle(sign_event(payload)))
 
@@ -216,12 +228,8 @@ def test_unsendable_autocomplete_empty(make_endpoint, faulty_registry, sign_even
 
 
 def test_autocomplete_generator_accepted(make_endpoint, sign_event):
-    registry = Registry()
-    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
-    registry.command("gen", "Generated choices", options=[option])(lambda interaction: {})
-    registry.autocomplete("gen")(lambda *args: ({"name": n, "value": n} for n in "ab"))
-    options = [{"name": "name", "type": 3, "value": "", "focused": True}]
-    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "gen", "options": options}})
+    registry = autocomplete_registry("gen", lambda *args: ({"name": n, "value": n} for n in "ab"))
+    payload = autocomplete_body("gen")
 
     body = reply(make_endpoint(registry).handle(sign_event(payload)))
 
@@ -229,14 +237,10 @@ def test_autocomplete_generator_accepted(make_endpoint, sign_event):
 
 
 def test_endless_choices_cut(make_endpoint, sign_event, caplog):
-    registry = Registry()
-    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
-    registry.command("endless", "Endless choices", options=[option])(lambda interaction: {})
-    registry.autocomplete("endless")(
-        lambda *args: ({"name": str(i), "value": str(i)} for i in itertools.count())
+    registry = autocomplete_registry(
+        "endless", lambda *args: ({"name": str(i), "value": str(i)} for i in itertools.count())
     )
-    options = [{"name": "name", "type": 3, "value": "", "focused": True}]
-    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "endless", "options": options}})
+    payload = autocomplete_body("endless")
 
     with caplog.at_level(logging.WARNING, logger="discord_endpoint"):
         body = reply(make_endpoint(registry).handle(sign_event(payload)))
@@ -258,14 +262,10 @@ def test_lone_surrogate_echo_is_ascii(handler_module, sign_event):
 
 
 def test_excess_choices_logged(make_endpoint, sign_event, caplog):
-    registry = Registry()
-    option = Option(OptionType.STRING, "name", "Name", autocomplete=True)
-    registry.command("many", "Many choices", options=[option])(lambda interaction: {})
-    registry.autocomplete("many")(
-        lambda *args: [{"name": str(i), "value": str(i)} for i in range(30)]
+    registry = autocomplete_registry(
+        "many", lambda *args: [{"name": str(i), "value": str(i)} for i in range(30)]
     )
-    options = [{"name": "name", "type": 3, "value": "", "focused": True}]
-    payload = json.dumps({"type": 4, "id": "1", "data": {"name": "many", "options": options}})
+    payload = autocomplete_body("many")
 
     with caplog.at_level(logging.WARNING, logger="discord_endpoint"):
         body = reply(make_endpoint(registry).handle(sign_event(payload)))
