@@ -99,6 +99,12 @@ def slow_registry() -> Registry:
     def exit_data(interaction):
         return ExitingDict(type=4)
 
+    @slow_commands.command(
+        "shifty", "Return a dict subclass that fails when encoded twice", slow=True
+    )
+    def shifty(interaction):
+        return responses.message("x", embeds=[FailsSecondTime(a=1)])
+
     @slow_commands.command("quick", "Not slow")
     def quick(interaction):
         return responses.message("quick")
@@ -191,6 +197,32 @@ class RaisingDict(dict):
 
     def __iter__(self):
         raise RuntimeError("broken mapping")
+
+
+class FailsSecondTime(dict):
+    """A dict whose items() works once, so a check before sending cannot catch its failure."""
+
+    calls = 0
+
+    def items(self):
+        FailsSecondTime.calls += 1
+        if FailsSecondTime.calls > 1:
+            raise SystemExit(3)
+        return super().items()
+
+
+def test_reply_sent_as_checked(runner_for, slow_registry, signing_key, discord):
+    # The message is sent as it was encoded for the check; a second encoding
+    # in the HTTP client would raise and leave "thinking" on screen.
+    FailsSecondTime.calls = 0
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({})
+    event = signed_event(signing_key, command_body("shifty"))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edited"}
+    assert discord.log[0][0].get_json()["embeds"] == [{"a": 1}]
+    assert FailsSecondTime.calls == 1
 
 
 class ExitingDict(dict):

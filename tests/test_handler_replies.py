@@ -249,6 +249,23 @@ def test_endless_choices_cut(make_endpoint, sign_event, caplog):
     assert "returned more than 25 choices" in caplog.text
 
 
+QUOTE = '"'
+
+
+def test_crafted_command_name_cut(make_endpoint, faulty_registry, sign_event):
+    # Discord's names have at most 32 characters, so only a crafted request
+    # has a longer one. Repeating it whole could exceed Lambda's response limit.
+    body = json.dumps({"type": 2, "id": "1", "data": {"name": QUOTE * 1_600_000, "type": 1}})
+
+    response = make_endpoint(faulty_registry).handle(sign_event(body))
+
+    assert response["statusCode"] == 200
+    assert len(response["body"]) < 1000
+    assert (
+        json.loads(response["body"])["data"]["content"] == "Unknown command /" + QUOTE * 100 + "."
+    )
+
+
 def test_lone_surrogate_echo_is_ascii(handler_module, sign_event):
     # JSON may carry a lone surrogate escape, which UTF-8 cannot encode; the
     # reply must stay encodable for the runtime and the local runner.

@@ -240,11 +240,13 @@ class FollowUpRunner:
             )
             return error_message(command.name), False
 
-        # Checked here, because a value that JSON cannot encode would otherwise
-        # raise in the HTTP client, and Lambda retries an event that raised.
+        # Encoded here, because an error in the HTTP client's encoding would
+        # raise, and Lambda retries an event that raised. Decoding it again
+        # gives plain dicts and lists, so the client's own encoding of the
+        # same content cannot fail, even for a dict subclass that changes.
         try:
-            encode(message)
+            plain_message = json.loads(encode(message))
         except HANDLER_ERRORS:  # a dict subclass in the reply may raise anything
             logger.exception("reply of /%s is not JSON-serialisable", command.name)
             return error_message(command.name), False
-        return message, True
+        return plain_message, True
