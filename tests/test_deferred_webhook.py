@@ -42,6 +42,20 @@ def test_edit_patches_original(discord):
     assert request.headers["User-Agent"].startswith("DiscordBot (")
 
 
+def test_edit_sends_json_text_unchanged(discord):
+    # The follow-up run passes the text it has already encoded, so that the
+    # HTTP client never encodes the handler's reply a second time.
+    text = '{"content":"caf\\u00e9","allowed_mentions":{"parse":[]}}'
+    discord.expect_oneshot_request(edit_path(), method="PATCH").respond_with_json({"id": "1"})
+
+    client_for(discord).edit_original(APPLICATION_ID, INTERACTION_TOKEN, text, later())
+
+    request = discord.log[0][0]
+    assert request.get_data(as_text=True) == text
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.get_json()["content"] == "caf\u00e9"
+
+
 def test_edit_quotes_token_in_path(discord):
     token = "abc/def?x#y"
     discord.expect_oneshot_request(re.compile("/webhooks/.*"), method="PATCH").respond_with_json({})

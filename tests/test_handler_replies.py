@@ -252,18 +252,22 @@ def test_endless_choices_cut(make_endpoint, sign_event, caplog):
 QUOTE = '"'
 
 
-def test_crafted_command_name_cut(make_endpoint, faulty_registry, sign_event):
+def test_crafted_command_name_cut(make_endpoint, faulty_registry, sign_event, caplog):
     # Discord's names have at most 32 characters, so only a crafted request
     # has a longer one. Repeating it whole could exceed Lambda's response limit.
-    body = json.dumps({"type": 2, "id": "1", "data": {"name": QUOTE * 1_600_000, "type": 1}})
+    data = {"name": QUOTE * 1_600_000, "type": 1}
+    body = json.dumps({"type": 2, "id": "9" * 1_000, "data": data})
 
-    response = make_endpoint(faulty_registry).handle(sign_event(body))
+    with caplog.at_level(logging.INFO, logger="discord_endpoint"):
+        response = make_endpoint(faulty_registry).handle(sign_event(body))
 
     assert response["statusCode"] == 200
     assert len(response["body"]) < 1000
-    assert (
-        json.loads(response["body"])["data"]["content"] == "Unknown command /" + QUOTE * 100 + "."
-    )
+    content = json.loads(response["body"])["data"]["content"]
+    assert content == "Unknown command /" + QUOTE * 100 + "."
+    [request] = [r for r in caplog.records if hasattr(r, "outcome")]
+    assert request.command == QUOTE * 100
+    assert request.interaction_id == "9" * 100
 
 
 def test_lone_surrogate_echo_is_ascii(handler_module, sign_event):

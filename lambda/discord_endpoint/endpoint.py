@@ -41,6 +41,9 @@ _DECODER = json.JSONDecoder()
 # The maximum length of a client's value that an error message repeats.
 MAX_ECHOED_CHARS = 40
 
+# The maximum length of a client's id or name in the request log.
+MAX_LOGGED_CHARS = 100
+
 
 class Endpoint:
     """Turns one Lambda HTTP event into one proxy response."""
@@ -143,7 +146,13 @@ class Endpoint:
             # RecursionError comes from deeply nested arrays.
             return reject(HTTPStatus.BAD_REQUEST, "the body is not valid JSON", "invalid_body")
 
-        log_fields["interaction_id"] = interaction.id
+        # Client values are cut for the log: Discord's ids have at most 20
+        # digits and its names at most 100 characters, so only crafted
+        # requests are cut, and CloudWatch truncates events over 256 KB anyway.
+        interaction_id = interaction.id
+        log_fields["interaction_id"] = (
+            interaction_id[:MAX_LOGGED_CHARS] if interaction_id is not None else None
+        )
         log_fields["interaction_type"] = interaction.type
 
         # PING is how Discord checks the endpoint. Its reply never changes, and
@@ -154,9 +163,10 @@ class Endpoint:
         # For components and modals, log the custom_id's routing prefix only.
         # The rest is per-message data, which may contain user input.
         custom_id = interaction.custom_id
-        log_fields["command"] = interaction.command_name or (
+        command = interaction.command_name or (
             custom_id_prefix(custom_id) if custom_id is not None else None
         )
+        log_fields["command"] = command[:MAX_LOGGED_CHARS] if command is not None else None
 
         # A slow command gets type 5 now and runs in an asynchronous invocation,
         # which verifies the same signed request again (see `deferral`).

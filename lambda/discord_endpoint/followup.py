@@ -218,8 +218,14 @@ class FollowUpRunner:
         command = self._registry.commands.get(interaction.command_name or "")
         return command if command is not None and command.slow else None
 
-    def _execute(self, command: Command, interaction: Interaction) -> tuple[dict[str, Any], bool]:
-        """Return the message to show and whether the handler succeeded."""
+    def _execute(
+        self, command: Command, interaction: Interaction
+    ) -> tuple[dict[str, Any] | str, bool]:
+        """Return the message to show and whether the handler succeeded.
+
+        The handler's message is returned as its JSON text, the error message
+        as a dict.
+        """
         try:
             reply = command.handler(interaction)
         except HANDLER_ERRORS:  # application code; the user gets an error message
@@ -240,13 +246,12 @@ class FollowUpRunner:
             )
             return error_message(command.name), False
 
-        # Encoded here, because an error in the HTTP client's encoding would
-        # raise, and Lambda retries an event that raised. Decoding it again
-        # gives plain dicts and lists, so the client's own encoding of the
-        # same content cannot fail, even for a dict subclass that changes.
+        # Encoded once, here, and sent as this text: an error in the HTTP
+        # client's own encoding would raise, and Lambda retries an event that
+        # raised. A dict subclass could also encode differently a second time.
         try:
-            plain_message = json.loads(encode(message))
+            encoded = encode(message)
         except HANDLER_ERRORS:  # a dict subclass in the reply may raise anything
             logger.exception("reply of /%s is not JSON-serialisable", command.name)
             return error_message(command.name), False
-        return plain_message, True
+        return encoded, True

@@ -41,7 +41,7 @@ def route(registry: Registry, interaction: Interaction) -> RouteResult:
         case InteractionType.MODAL_SUBMIT:
             return _route_custom_id(registry.find_modal, interaction, "modal")
         case _:
-            return _bad_request(f"unknown interaction type {interaction.type}")
+            return _bad_request(f"unknown interaction type {_shorten(str(interaction.type))}")
 
 
 def _route_command(registry: Registry, interaction: Interaction) -> RouteResult:

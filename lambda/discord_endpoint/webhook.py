@@ -82,14 +82,15 @@ class WebhookClient:
         return cls(base_url)
 
     def edit_original(
-        self, application_id: str, token: str, message: dict[str, Any], deadline: float
+        self, application_id: str, token: str, message: dict[str, Any] | str, deadline: float
     ) -> None:
         """Replace the original response's content with `message`.
 
         `message` is a message object (`content`, `embeds`, `allowed_mentions`,
-        ...). `deadline` is a Unix time: a retry (after a rate limit, or while
-        the original response does not exist yet) that would end after it fails
-        the edit instead of waiting. Raises WebhookError.
+        ...), or its JSON text, which is sent as it is. `deadline` is a Unix
+        time: a retry (after a rate limit, or while the original response does
+        not exist yet) that would end after it fails the edit instead of
+        waiting. Raises WebhookError.
         """
         from urllib.parse import quote
 
@@ -123,19 +124,22 @@ class WebhookClient:
                 response.status_code,
             )
 
-    def _patch(self, url: str, message: dict[str, Any]) -> Any:
+    def _patch(self, url: str, message: dict[str, Any] | str) -> Any:
         import requests
 
         if self._session is None:
             # urllib3 logs the request line, token included, at DEBUG.
             cap_transport_loggers()
             self._session = requests.Session()
+        headers = {"User-Agent": USER_AGENT}
+        if isinstance(message, str):
+            body = {"data": message.encode("utf-8")}
+            headers["Content-Type"] = "application/json"
+        else:
+            body = {"json": message}
         try:
             return self._session.patch(
-                url,
-                json=message,
-                headers={"User-Agent": USER_AGENT},
-                timeout=REQUEST_TIMEOUT_SECONDS,
+                url, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS, **body
             )
         except requests.RequestException as error:
             # The exception text can contain the URL, and with it the token.
