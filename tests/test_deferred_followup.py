@@ -302,6 +302,20 @@ def test_failed_edit_not_overwritten(runner_for, slow_registry, signing_key, dis
     assert contents == {"x" * 2500}
 
 
+def test_crafted_id_logged_cut(runner_for, slow_registry, signing_key, discord, caplog):
+    # A signed request may carry any id; the log repeats 100 characters of it.
+    discord.expect_request(edit_path(), method="PATCH").respond_with_json(
+        {"message": "Invalid Webhook Token", "code": 50027}, status=401
+    )
+    event = signed_event(signing_key, command_body("slowpoke", id="9" * 1_000_000))
+
+    result = runner_for(slow_registry).run(event, LambdaContext())
+
+    assert result == {"outcome": "edit_failed"}
+    assert "9" * 100 in our_log(caplog)
+    assert "9" * 101 not in our_log(caplog)
+
+
 def test_edit_failure_logged(runner_for, slow_registry, signing_key, discord, caplog):
     discord.expect_request(edit_path(), method="PATCH").respond_with_json(
         {"message": "Invalid Webhook Token", "code": 50027}, status=401

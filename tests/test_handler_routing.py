@@ -247,6 +247,12 @@ def test_ping_logged_without_thread_fields(handler_module, sign_event, caplog):
     assert record.processName is None
 
 
+def test_interaction_id_cut():
+    interaction = Interaction({"type": 2, "id": "9" * 5000})
+
+    assert interaction.id == "9" * 100
+
+
 def test_interaction_repr_omits_token():
     interaction = Interaction({"type": 2, "id": "9", "token": "secret-token", "data": {}})
 

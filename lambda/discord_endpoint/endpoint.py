@@ -146,13 +146,7 @@ class Endpoint:
             # RecursionError comes from deeply nested arrays.
             return reject(HTTPStatus.BAD_REQUEST, "the body is not valid JSON", "invalid_body")
 
-        # Client values are cut for the log: Discord's ids have at most 20
-        # digits and its names at most 100 characters, so only crafted
-        # requests are cut, and CloudWatch truncates events over 256 KB anyway.
-        interaction_id = interaction.id
-        log_fields["interaction_id"] = (
-            interaction_id[:MAX_LOGGED_CHARS] if interaction_id is not None else None
-        )
+        log_fields["interaction_id"] = interaction.id
         log_fields["interaction_type"] = interaction.type
 
         # PING is how Discord checks the endpoint. Its reply never changes, and
@@ -166,6 +160,8 @@ class Endpoint:
         command = interaction.command_name or (
             custom_id_prefix(custom_id) if custom_id is not None else None
         )
+        # Discord's names have at most 100 characters, so only a crafted
+        # request is cut, and its log line stays small.
         log_fields["command"] = command[:MAX_LOGGED_CHARS] if command is not None else None
 
         # A slow command gets type 5 now and runs in an asynchronous invocation,

@@ -143,7 +143,9 @@ class FollowUpRunner:
             return "rejected_event"
 
         log_fields["interaction_id"] = interaction.id
-        log_fields["command"] = interaction.command_name
+        command_name = interaction.command_name
+        # Cut like the HTTP path's log field: only a crafted name is longer.
+        log_fields["command"] = command_name[:100] if command_name is not None else None
         command = self._slow_command(interaction)
         application_id = interaction.raw.get("application_id")
         token = interaction.token

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+MAX_ID_CHARS = 100
+
 
 class InvalidInteractionError(ValueError):
     """The payload is not an interaction object with an integer `type`."""
@@ -41,7 +43,14 @@ class Interaction:
 
     @property
     def id(self) -> str | None:
-        return _str_or_none(self.raw.get("id"))
+        """Interaction id, cut to MAX_ID_CHARS characters.
+
+        Discord's ids are snowflakes of at most 20 digits, so only a crafted
+        request is cut. Every log line and message that repeats the id then
+        stays small.
+        """
+        value = _str_or_none(self.raw.get("id"))
+        return value[:MAX_ID_CHARS] if value is not None else None
 
     @property
     def token(self) -> str | None:
