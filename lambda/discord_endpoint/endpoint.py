@@ -19,7 +19,7 @@ from . import responses
 from .config import Settings
 from .deferral import Deferrer, SignedRequest
 from .events import HttpEvent, MalformedEventError
-from .interaction import Interaction, InvalidInteractionError
+from .interaction import Interaction, InvalidInteractionError, shorten
 from .protocol import InteractionType
 from .registry import HANDLER_ERRORS, Registry, custom_id_prefix
 from .request_log import log_request
@@ -38,11 +38,8 @@ _PING = InteractionType.PING
 
 _DECODER = json.JSONDecoder()
 
-# The maximum length of a client's value that an error message repeats.
-MAX_ECHOED_CHARS = 40
-
-# The maximum length of a client's id or name in the request log.
-MAX_LOGGED_CHARS = 100
+# The maximum length of a client's HTTP method that an error message repeats.
+MAX_ECHOED_METHOD_CHARS = 40
 
 
 class Endpoint:
@@ -111,7 +108,7 @@ class Endpoint:
         if method != "POST":
             response, outcome = reject(
                 HTTPStatus.METHOD_NOT_ALLOWED,
-                f"only POST is allowed, got {method[:MAX_ECHOED_CHARS]}",
+                f"only POST is allowed, got {method[:MAX_ECHOED_METHOD_CHARS]}",
                 "method_not_allowed",
             )
             response["headers"]["Allow"] = "POST"
@@ -160,9 +157,7 @@ class Endpoint:
         command = interaction.command_name or (
             custom_id_prefix(custom_id) if custom_id is not None else None
         )
-        # Discord's names have at most 100 characters, so only a crafted
-        # request is cut, and its log line stays small.
-        log_fields["command"] = command[:MAX_LOGGED_CHARS] if command is not None else None
+        log_fields["command"] = shorten(command) if command is not None else None
 
         # A slow command gets type 5 now and runs in an asynchronous invocation,
         # which verifies the same signed request again (see `deferral`).

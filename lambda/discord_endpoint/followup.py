@@ -22,7 +22,7 @@ from typing import Any
 
 from .config import Settings
 from .deferral import DeferredEventError, parse_deferred_event, run_deadline
-from .interaction import Interaction
+from .interaction import Interaction, shorten
 from .protocol import InteractionResponseType, InteractionType, MessageFlags
 from .registry import HANDLER_ERRORS, Command, Registry
 from .responses import encode, no_mentions
@@ -144,8 +144,7 @@ class FollowUpRunner:
 
         log_fields["interaction_id"] = interaction.id
         command_name = interaction.command_name
-        # Cut like the HTTP path's log field: only a crafted name is longer.
-        log_fields["command"] = command_name[:100] if command_name is not None else None
+        log_fields["command"] = shorten(command_name) if command_name is not None else None
         command = self._slow_command(interaction)
         application_id = interaction.raw.get("application_id")
         token = interaction.token

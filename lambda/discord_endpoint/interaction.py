@@ -10,7 +10,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-MAX_ID_CHARS = 100
+# Discord's ids have at most 20 digits, its command names at most 32 characters
+# and its custom_ids at most 100. Only crafted requests have longer ones, and
+# those are cut to this length wherever a log line or a reply repeats them.
+MAX_ECHOED_CHARS = 100
+
+
+def shorten(value: str) -> str:
+    """Return at most MAX_ECHOED_CHARS characters of a client-sent id or name."""
+    return value[:MAX_ECHOED_CHARS]
 
 
 class InvalidInteractionError(ValueError):
@@ -43,14 +51,9 @@ class Interaction:
 
     @property
     def id(self) -> str | None:
-        """Interaction id, cut to MAX_ID_CHARS characters.
-
-        Discord's ids are snowflakes of at most 20 digits, so only a crafted
-        request is cut. Every log line and message that repeats the id then
-        stays small.
-        """
+        """Interaction id, cut by `shorten` so that every log line that repeats it stays small."""
         value = _str_or_none(self.raw.get("id"))
-        return value[:MAX_ID_CHARS] if value is not None else None
+        return shorten(value) if value is not None else None
 
     @property
     def token(self) -> str | None:

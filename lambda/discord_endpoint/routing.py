@@ -12,7 +12,7 @@ from http import HTTPStatus
 from typing import Any, NamedTuple
 
 from . import responses
-from .interaction import Interaction
+from .interaction import Interaction, shorten
 from .protocol import InteractionType
 from .registry import HANDLER_ERRORS, Handler, Registry, custom_id_prefix
 
@@ -41,7 +41,7 @@ def route(registry: Registry, interaction: Interaction) -> RouteResult:
         case InteractionType.MODAL_SUBMIT:
             return _route_custom_id(registry.find_modal, interaction, "modal")
         case _:
-            return _bad_request(f"unknown interaction type {_shorten(str(interaction.type))}")
+            return _bad_request(f"unknown interaction type {shorten(str(interaction.type))}")
 
 
 def _route_command(registry: Registry, interaction: Interaction) -> RouteResult:
@@ -51,7 +51,7 @@ def _route_command(registry: Registry, interaction: Interaction) -> RouteResult:
 
     command = registry.commands.get(name)
     if command is None:
-        reply = responses.message(f"Unknown command /{_shorten(name)}.", ephemeral=True)
+        reply = responses.message(f"Unknown command /{shorten(name)}.", ephemeral=True)
         return RouteResult(HTTPStatus.OK, reply, "unknown_command")
 
     # A slow command reaches this point only when the endpoint has no deferrer
@@ -142,7 +142,7 @@ def failed_reply(interaction: Interaction) -> RouteResult:
 
     custom_id = interaction.custom_id
     if interaction.command_name is not None:
-        label = f"/{_shorten(interaction.command_name)}"
+        label = f"/{shorten(interaction.command_name)}"
     elif custom_id is not None:
         kind = "modal" if interaction.type == InteractionType.MODAL_SUBMIT else "component"
         label = _custom_id_label(kind, custom_id)
@@ -153,17 +153,7 @@ def failed_reply(interaction: Interaction) -> RouteResult:
 
 def _custom_id_label(kind: str, custom_id: str) -> str:
     # Only the prefix, because the rest of a custom_id is per-message data.
-    return f"{kind} {_shorten(custom_id_prefix(custom_id))!r}"
-
-
-def _shorten(name: str) -> str:
-    """Return at most 100 characters of a client-sent name, for a reply that repeats it.
-
-    Discord's command names have at most 32 characters and custom_ids at most
-    100, so only a crafted request is cut. Uncut, it could make the error
-    reply longer than Lambda can return.
-    """
-    return name[:100]
+    return f"{kind} {shorten(custom_id_prefix(custom_id))!r}"
 
 
 def _bad_request(message: str) -> RouteResult:
